@@ -1,0 +1,65 @@
+import type { Proposal, Review } from '../negotiation/documents';
+import type { Client, Language, Need, Vendor } from '../scenario/schema';
+
+/** Which engine writes the documents of a simulation. Credentials stay in the worker's environment. */
+export type LlmChoice = { provider: 'offline' } | { provider: 'openai'; model?: string };
+export type ProviderName = LlmChoice['provider'];
+
+/** What the vendor is told about the client before any feedback: the needs of round 1 and the stated deadline. */
+export interface ClientBrief {
+  name: string;
+  project: string;
+  brief: string;
+  needs: Need[];
+  deadline: Client['deadline'];
+}
+
+export interface DraftProposalInput {
+  negotiationId: string;
+  language: Language;
+  llm: LlmChoice;
+  client: ClientBrief;
+  vendor: Vendor;
+  /** The version this draft will carry; the workflow decides it, not the model. */
+  version: number;
+  previousProposal?: Proposal;
+  lastReview?: Review;
+}
+
+export interface ReviewProposalInput {
+  negotiationId: string;
+  language: Language;
+  llm: LlmChoice;
+  /** The full client, including what it reveals only in later rounds. */
+  client: Client;
+  vendorName: string;
+  round: number;
+  maxRounds: number;
+  proposal: Proposal;
+  previousReview?: Review;
+}
+
+/** Who wrote a document, for the transcript. */
+export interface Authorship {
+  provider: ProviderName;
+  model: string;
+}
+
+export interface DraftProposalResult extends Authorship {
+  proposal: Proposal;
+}
+
+export interface ReviewProposalResult extends Authorship {
+  review: Review;
+}
+
+/**
+ * One engine able to play both sides. The offline engine computes documents from the scenario; the OpenAI
+ * provider asks a model. `signal` aborts a call in flight when the activity is cancelled.
+ */
+export interface NegotiationModel {
+  readonly provider: ProviderName;
+  readonly model: string;
+  draftProposal(input: DraftProposalInput, signal?: AbortSignal): Promise<Proposal>;
+  reviewProposal(input: ReviewProposalInput, signal?: AbortSignal): Promise<Review>;
+}

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+
+const name = z.string().trim().min(1, 'must be a non-empty name');
+
+/** Topics tie a client's needs to a vendor's strengths; the offline engine writes its text from them. */
+export const topics = [
+  'performance',
+  'scalability',
+  'security',
+  'compliance',
+  'cost',
+  'business_value',
+  'schedule',
+  'disaster_recovery',
+  'observability',
+  'user_experience',
+  'machine_learning',
+  'data',
+  'integration',
+  'access_control',
+] as const;
+export type Topic = (typeof topics)[number];
+
+export const needSchema = z
+  .object({
+    topic: z.enum(topics),
+    ask: z.string().trim().min(1, 'must say what the client asks for'),
+    weight: z.number().int().min(1).max(5).default(2),
+  })
+  .strict();
+export type Need = z.infer<typeof needSchema>;
+
+export const deadlineSchema = z
+  .object({
+    weeks: z.number().int().positive(),
+    text: z.string().trim().min(1),
+  })
+  .strict();
+export type Deadline = z.infer<typeof deadlineSchema>;
+
+/** What a client discloses only from a given round on, as real clients did in the seed run. */
+export const revealSchema = z
+  .object({
+    round: z.number().int().min(2),
+    needs: z.array(needSchema).default([]),
+    deadline: deadlineSchema.optional(),
+  })
+  .strict();
+export type Reveal = z.infer<typeof revealSchema>;
+
+export const clientSchema = z
+  .object({
+    name,
+    project: z.string().trim().min(1),
+    brief: z.string().trim().min(1),
+    needs: z.array(needSchema).min(1, 'must list at least one need'),
+    deadline: deadlineSchema,
+    reveals: z.array(revealSchema).default([]),
+    /** Share of weighted needs a proposal must cover in full before the client accepts it. */
+    acceptAt: z.number().min(0).max(1).default(0.85),
+    /** Below this share, from round 2 on, the client walks away. */
+    rejectBelow: z.number().min(0).max(1).default(0.25),
+  })
+  .strict();
+export type Client = z.infer<typeof clientSchema>;
+
+export const vendorSchema = z
+  .object({
+    name,
+    profile: z.string().trim().min(1),
+    strengths: z.array(z.enum(topics)).default([]),
+    /** The vendor's own estimate of the project's length before any feedback. */
+    baseWeeks: z.number().int().positive(),
+    /** Share of the client's open requests the vendor works out in full each round. */
+    diligence: z.number().min(0).max(1).default(0.5),
+  })
+  .strict();
+export type Vendor = z.infer<typeof vendorSchema>;
+
+export const languages = ['zh', 'en'] as const;
+export type Language = (typeof languages)[number];
+
+export const policySchema = z
+  .object({
+    maxRounds: z.number().int().min(1).max(50).default(3),
+    language: z.enum(languages).default('en'),
+  })
+  .strict();
+export type Policy = z.infer<typeof policySchema>;
+
+export const scenarioSchema = z
+  .object({
+    name: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes'),
+    title: z.string().trim().optional(),
+    policy: policySchema.default({ maxRounds: 3, language: 'en' }),
+    clients: z.array(clientSchema).min(1, 'must name at least one client'),
+    vendors: z.array(vendorSchema).min(1, 'must name at least one vendor'),
+    pairs: z
+      .array(z.object({ client: name, vendor: name }).strict())
+      .min(1, 'must pair at least one client with a vendor'),
+  })
+  .strict()
+  .superRefine((scenario, ctx) => {
+    const clientNames = new Set(scenario.clients.map((c) => c.name));
+    const vendorNames = new Set(scenario.vendors.map((v) => v.name));
+    const seenPairs = new Set<string>();
+    scenario.pairs.forEach((pair, index) => {
+      if (!clientNames.has(pair.client)) {
+        ctx.addIssue({ code: 'custom', path: ['pairs', index, 'client'], message: `names no client: "${pair.client}"` });
+      }
+      if (!vendorNames.has(pair.vendor)) {
+        ctx.addIssue({ code: 'custom', path: ['pairs', index, 'vendor'], message: `names no vendor: "${pair.vendor}"` });
+      }
+      const key = `${pair.client}\u0000${pair.vendor}`;
+      if (seenPairs.has(key)) {
+        ctx.addIssue({ code: 'custom', path: ['pairs', index], message: 'repeats an earlier pair' });
+      }
+      seenPairs.add(key);
+    });
+    for (const [list, label] of [
+      [scenario.clients, 'clients'],
+      [scenario.vendors, 'vendors'],
+    ] as const) {
+      const seen = new Set<string>();
+      list.forEach((party, index) => {
+        if (seen.has(party.name)) {
+          ctx.addIssue({ code: 'custom', path: [label, index, 'name'], message: `repeats the name "${party.name}"` });
+        }
+        seen.add(party.name);
+      });
+    }
+  });
+export type Scenario = z.infer<typeof scenarioSchema>;
