@@ -41,7 +41,8 @@ export type Deadline = z.infer<typeof deadlineSchema>;
 /** What a client discloses only from a given round on, as real clients did in the seed run. */
 export const revealSchema = z
   .object({
-    round: z.number().int().min(2),
+    // Round 1 reveals are held back from the brief but count from the first review, as in the seed run.
+    round: z.number().int().min(1),
     needs: z.array(needSchema).default([]),
     deadline: deadlineSchema.optional(),
   })

@@ -1,0 +1,62 @@
+import type { Proposal, Review, Satisfaction } from './documents';
+
+/** The status words of a negotiation, as `parley status` and `parley run --json` print them. */
+export const negotiationStatuses = [
+  'running',
+  'awaiting_approval',
+  'agreed',
+  'rejected',
+  'no_agreement',
+  'failed',
+] as const;
+export type NegotiationStatus = (typeof negotiationStatuses)[number];
+
+export function isSettled(status: NegotiationStatus): boolean {
+  return status === 'agreed' || status === 'rejected' || status === 'no_agreement' || status === 'failed';
+}
+
+/** A one-line event of the transcript: `- **HH:MM:SS** | **Actor** | Kind | text`. */
+export interface TranscriptEvent {
+  type: 'event';
+  at: string;
+  actor: string;
+  kind: string;
+  text: string;
+}
+
+/** A quoted JSON block of the transcript: `> **Actor (Proposal Vn)**:` followed by the document. */
+export interface TranscriptDocument {
+  type: 'document';
+  at: string;
+  actor: string;
+  label: 'Proposal' | 'Review';
+  version: number;
+  body: Proposal | Review;
+}
+
+export type TranscriptEntry = TranscriptEvent | TranscriptDocument;
+
+/** What `getStatus` answers and what a finished negotiation returns, without its documents. */
+export interface NegotiationStatusView {
+  negotiationId: string;
+  simulationId: string;
+  client: string;
+  vendor: string;
+  status: NegotiationStatus;
+  /** The version of the latest proposal; 0 before the first one is drafted. */
+  version: number;
+  round: number;
+  maxRounds: number;
+  phase: 'drafting' | 'reviewing' | 'settled';
+  lastSatisfaction?: Satisfaction;
+  provider: string;
+  model: string;
+  /** Why the negotiation failed: the step, the party and the cause. */
+  failure?: string;
+}
+
+/** Everything a negotiation knows: its status and its part of the transcript. */
+export interface NegotiationRecord extends NegotiationStatusView {
+  entries: TranscriptEntry[];
+  currentProposal?: Proposal;
+}

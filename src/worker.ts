@@ -1,0 +1,39 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ModelResolver } from './activities';
+import { OfflineEngine } from './activities/offline-engine';
+import { TASK_QUEUE, temporalTarget, type TemporalTarget } from './temporal/connection';
+
+export interface ParleyWorkerOptions {
+  target?: TemporalTarget;
+  taskQueue?: string;
+  /** Which engine serves a simulation's choice; defaults to the worker's environment. */
+  resolveModel?: ModelResolver;
+  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions'>;
+}
+
+/** Builds the engine a simulation asked for, from this worker's environment: credentials never leave the worker. */
+export function resolveModelFromEnv(env: NodeJS.ProcessEnv = process.env): ModelResolver {
+  const offline = new OfflineEngine();
+  return (choice) => {
+    if (choice.provider === 'offline') return offline;
+    // Loaded lazily so an offline-only worker never needs the OpenAI client.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { openAiModelFromEnv } = require('./activities/openai-model') as typeof import('./activities/openai-model');
+    return openAiModelFromEnv(env, choice);
+  };
+}
+
+/** A worker that runs Parley's workflows and activities; the caller runs it and closes the connection. */
+export async function createWorker(options: ParleyWorkerOptions = {}): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const target = options.target ?? temporalTarget();
+  const connection = await NativeConnection.connect({ address: target.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: target.namespace,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    workflowsPath: require.resolve('./workflows'),
+    activities: createActivities(options.resolveModel ?? resolveModelFromEnv()),
+    ...options.tuning,
+  });
+  return { worker, connection };
+}

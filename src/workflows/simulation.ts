@@ -1,0 +1,86 @@
+import { ParentClosePolicy, startChild, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { LlmChoice } from '../activities/types';
+import type { NegotiationStatusView } from '../negotiation/record';
+import { negotiationIdFor } from '../negotiation/ids';
+import type { Scenario } from '../scenario/schema';
+import { getSimulation, type SimulationNegotiation } from './messages';
+import { negotiationWorkflow } from './negotiation';
+
+export interface SimulationInput {
+  scenario: Scenario;
+  llm: LlmChoice;
+}
+
+export interface SimulationResult {
+  simulationId: string;
+  scenarioName: string;
+  startedAt: string;
+  outcomes: NegotiationStatusView[];
+}
+
+/** Runs every pair of a scenario as its own child negotiation, all at once, and returns their outcomes. */
+export async function simulationWorkflow(input: SimulationInput): Promise<SimulationResult> {
+  const { scenario, llm } = input;
+  const simulationId = workflowInfo().workflowId;
+  const startedAt = new Date().toISOString();
+  const negotiations: SimulationNegotiation[] = scenario.pairs.map((pair) => ({
+    negotiationId: negotiationIdFor(simulationId, pair.client, pair.vendor),
+    client: pair.client,
+    vendor: pair.vendor,
+  }));
+
+  setHandler(getSimulation, () => ({
+    simulationId,
+    scenarioName: scenario.name,
+    startedAt,
+    provider: llm.provider,
+    negotiations,
+  }));
+
+  const handles = await Promise.all(
+    negotiations.map((n) =>
+      startChild(negotiationWorkflow, {
+        workflowId: n.negotiationId,
+        // Each negotiation is worth keeping on its own: cancelling the simulation is a deliberate act,
+        // but a simulation that is terminated must not take finished or waiting negotiations with it.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [
+          {
+            simulationId,
+            negotiationId: n.negotiationId,
+            client: scenario.clients.find((c) => c.name === n.client)!,
+            vendor: scenario.vendors.find((v) => v.name === n.vendor)!,
+            policy: scenario.policy,
+            llm,
+          },
+        ],
+      }),
+    ),
+  );
+  // A negotiation settles its own model failures; one that still fails (terminated by an operator, say)
+  // is reported as failed without hiding the outcomes of the others.
+  const settled = await Promise.allSettled(handles.map((h) => h.result()));
+  const outcomes = settled.map((result, i): NegotiationStatusView => {
+    if (result.status === 'fulfilled') {
+      const { entries: _entries, currentProposal: _proposal, ...view } = result.value;
+      return view;
+    }
+    const n = negotiations[i];
+    return {
+      negotiationId: n.negotiationId,
+      simulationId,
+      client: n.client,
+      vendor: n.vendor,
+      status: 'failed',
+      version: 0,
+      round: 0,
+      maxRounds: scenario.policy.maxRounds,
+      phase: 'settled',
+      provider: llm.provider,
+      model: '',
+      failure: result.reason instanceof Error ? result.reason.message : String(result.reason),
+    };
+  });
+
+  return { simulationId, scenarioName: scenario.name, startedAt, outcomes };
+}
