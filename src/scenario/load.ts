@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import type { ZodError } from 'zod';
-import { scenarioSchema, type Scenario } from './schema';
+import { crossReferenceIssues, scenarioSchema, type Scenario } from './schema';
 
 /** A scenario file that cannot be used: one line per problem, each naming the file and the path inside it. */
 export class ScenarioError extends Error {
@@ -29,21 +28,30 @@ export async function loadScenario(file: string): Promise<Scenario> {
 }
 
 export function parseScenario(text: string, file = '<scenario>'): Scenario {
-  const document = parseDocument(text, { prettyErrors: false });
+  const document = parseDocument(text, { prettyErrors: true });
   if (document.errors.length > 0) {
     throw new ScenarioError(
       file,
       document.errors.map((e) => `${file}:${e.linePos?.[0].line ?? '?'}: invalid YAML: ${e.message.split('\n')[0]}`),
     );
   }
-  const result = scenarioSchema.safeParse(document.toJS());
-  if (!result.success) throw new ScenarioError(file, describeIssues(file, result.error));
+  const raw: unknown = document.toJS();
+  const result = scenarioSchema.safeParse(raw);
+  const issues = [...(result.error?.issues ?? []), ...crossReferenceIssues(raw)];
+  if (issues.length > 0 || !result.success) {
+    throw new ScenarioError(
+      file,
+      issues.map((issue) => `${file}: ${formatPath(issue.path)}: ${issue.message}`),
+    );
+  }
   return result.data;
 }
 
-function describeIssues(file: string, error: ZodError): string[] {
-  return error.issues.map((issue) => {
-    const path = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
-    return `${file}: ${path}: ${issue.message}`;
-  });
+/** `clients[0].needs[1].topic`, the way a person points into a YAML file. */
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(top level)';
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
 }

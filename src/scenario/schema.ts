@@ -103,35 +103,49 @@ export const scenarioSchema = z
       .array(z.object({ client: name, vendor: name }).strict())
       .min(1, 'must pair at least one client with a vendor'),
   })
-  .strict()
-  .superRefine((scenario, ctx) => {
-    const clientNames = new Set(scenario.clients.map((c) => c.name));
-    const vendorNames = new Set(scenario.vendors.map((v) => v.name));
-    const seenPairs = new Set<string>();
-    scenario.pairs.forEach((pair, index) => {
-      if (!clientNames.has(pair.client)) {
-        ctx.addIssue({ code: 'custom', path: ['pairs', index, 'client'], message: `names no client: "${pair.client}"` });
-      }
-      if (!vendorNames.has(pair.vendor)) {
-        ctx.addIssue({ code: 'custom', path: ['pairs', index, 'vendor'], message: `names no vendor: "${pair.vendor}"` });
-      }
-      const key = `${pair.client}\u0000${pair.vendor}`;
-      if (seenPairs.has(key)) {
-        ctx.addIssue({ code: 'custom', path: ['pairs', index], message: 'repeats an earlier pair' });
-      }
-      seenPairs.add(key);
-    });
-    for (const [list, label] of [
-      [scenario.clients, 'clients'],
-      [scenario.vendors, 'vendors'],
-    ] as const) {
-      const seen = new Set<string>();
-      list.forEach((party, index) => {
-        if (seen.has(party.name)) {
-          ctx.addIssue({ code: 'custom', path: [label, index, 'name'], message: `repeats the name "${party.name}"` });
-        }
-        seen.add(party.name);
-      });
-    }
-  });
+  .strict();
 export type Scenario = z.infer<typeof scenarioSchema>;
+
+/** A problem the schema cannot see on its own: a name that refers to nothing, or one used twice. */
+export interface CrossReferenceIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Checks that pairs name known parties and that names are unique. It reads the raw document loosely, so these
+ * problems are reported together with the schema's own, not only once everything else is fixed.
+ */
+export function crossReferenceIssues(raw: unknown): CrossReferenceIssue[] {
+  const issues: CrossReferenceIssue[] = [];
+  const doc = (raw ?? {}) as { clients?: unknown; vendors?: unknown; pairs?: unknown };
+  const names = (list: unknown) => (Array.isArray(list) ? list.map((p) => (p as { name?: unknown })?.name) : []);
+  const clientNames = names(doc.clients);
+  const vendorNames = names(doc.vendors);
+
+  for (const [label, list] of [
+    ['clients', clientNames],
+    ['vendors', vendorNames],
+  ] as const) {
+    list.forEach((name, index) => {
+      if (typeof name === 'string' && list.indexOf(name) !== index) {
+        issues.push({ path: [label, index, 'name'], message: `repeats the name "${name}"` });
+      }
+    });
+  }
+  if (!Array.isArray(doc.pairs)) return issues;
+  const seenPairs = new Set<string>();
+  doc.pairs.forEach((raw, index) => {
+    const pair = (raw ?? {}) as { client?: unknown; vendor?: unknown };
+    if (typeof pair.client === 'string' && !clientNames.includes(pair.client)) {
+      issues.push({ path: ['pairs', index, 'client'], message: `names no client: "${pair.client}"` });
+    }
+    if (typeof pair.vendor === 'string' && !vendorNames.includes(pair.vendor)) {
+      issues.push({ path: ['pairs', index, 'vendor'], message: `names no vendor: "${pair.vendor}"` });
+    }
+    const key = `${String(pair.client)}\u0000${String(pair.vendor)}`;
+    if (seenPairs.has(key)) issues.push({ path: ['pairs', index], message: 'repeats an earlier pair' });
+    seenPairs.add(key);
+  });
+  return issues;
+}

@@ -44,6 +44,8 @@ export async function simulationWorkflow(input: SimulationInput): Promise<Simula
         // Each negotiation is worth keeping on its own: cancelling the simulation is a deliberate act,
         // but a simulation that is terminated must not take finished or waiting negotiations with it.
         parentClosePolicy: ParentClosePolicy.ABANDON,
+        // Lets tools name the parties of a negotiation that ended without a result (terminated, say).
+        memo: { client: n.client, vendor: n.vendor, simulationId },
         args: [
           {
             simulationId,

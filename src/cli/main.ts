@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander';
+import pc from 'picocolors';
+import { ScenarioError } from '../scenario/load';
+import { demoCommand } from './commands/demo';
+import { logCommand } from './commands/log';
+import { runCommand } from './commands/run';
+import { serverCommand } from './commands/server';
+import { statusCommand } from './commands/status';
+import { workerCommand } from './commands/worker';
+import { CliError, EXIT_BAD_INPUT } from './errors';
+
+const program = new Command('parley')
+  .description('Durable AI negotiations between clients and vendors, on Temporal')
+  .exitOverride()
+  .addCommand(serverCommand())
+  .addCommand(workerCommand())
+  .addCommand(runCommand())
+  .addCommand(statusCommand())
+  .addCommand(logCommand())
+  .addCommand(demoCommand());
+
+/** The one place where failures become a line on stderr and an exit code. */
+async function main(argv: string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+    if (err instanceof ScenarioError) {
+      for (const problem of err.problems) console.error(pc.red(problem));
+      return EXIT_BAD_INPUT;
+    }
+    if (err instanceof CliError) {
+      console.error(pc.red(`parley: ${err.message}`));
+      return err.exitCode;
+    }
+    console.error(pc.red(`parley: ${(err as Error).message ?? String(err)}`));
+    return 1;
+  }
+}
+
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});

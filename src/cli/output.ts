@@ -1,0 +1,36 @@
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import type { NegotiationStatus, NegotiationStatusView } from '../negotiation/record';
+
+const statusColour: Record<NegotiationStatus, (text: string) => string> = {
+  running: pc.cyan,
+  awaiting_approval: pc.yellow,
+  agreed: pc.green,
+  rejected: pc.red,
+  no_agreement: pc.magenta,
+  failed: pc.red,
+};
+
+/** The outcome table of a simulation, with a Web UI link per negotiation when the UI's address is known. */
+export function outcomesTable(views: NegotiationStatusView[], workflowUrl?: (id: string) => string): string {
+  const table = new Table({
+    head: ['Client', 'Vendor', 'Status', 'Version', 'Last review', ...(workflowUrl ? ['Web UI'] : [])],
+    style: { head: [] },
+  });
+  for (const view of views) {
+    table.push([
+      view.client,
+      view.vendor,
+      statusColour[view.status](view.status),
+      `V${view.version}`,
+      view.failure ?? view.lastSatisfaction ?? '',
+      ...(workflowUrl ? [workflowUrl(view.negotiationId)] : []),
+    ]);
+  }
+  return table.toString();
+}
+
+/** The Web UI page of one workflow. */
+export function webUiLink(uiUrl: string, namespace: string): (workflowId: string) => string {
+  return (id) => `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(id)}`;
+}

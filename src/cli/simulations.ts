@@ -1,0 +1,110 @@
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
+import type { LlmChoice } from '../activities/types';
+import { negotiationIdFor } from '../negotiation/ids';
+import type { NegotiationRecord, NegotiationStatusView } from '../negotiation/record';
+import type { Scenario } from '../scenario/schema';
+import { TASK_QUEUE } from '../temporal/connection';
+import { getHistory, getSimulation, getStatus, type SimulationView } from '../workflows/messages';
+import type { negotiationWorkflow, simulationWorkflow, SimulationResult } from '../workflows';
+import { CliError } from './errors';
+
+/** A simulation id that names the scenario and when it started, e.g. `seed-20251215-173651-3f9a`. */
+export function newSimulationId(scenario: Scenario, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${scenario.name}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export async function startSimulation(
+  client: Client,
+  scenario: Scenario,
+  llm: LlmChoice,
+  options: { simulationId?: string; taskQueue?: string } = {},
+): Promise<SimulationView> {
+  const simulationId = options.simulationId ?? newSimulationId(scenario);
+  await client.workflow.start<typeof simulationWorkflow>('simulationWorkflow', {
+    workflowId: simulationId,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    args: [{ scenario, llm }],
+  });
+  return {
+    simulationId,
+    scenarioName: scenario.name,
+    startedAt: new Date().toISOString(),
+    provider: llm.provider,
+    negotiations: scenario.pairs.map((pair) => ({
+      negotiationId: negotiationIdFor(simulationId, pair.client, pair.vendor),
+      client: pair.client,
+      vendor: pair.vendor,
+    })),
+  };
+}
+
+/** What a workflow id names: a simulation, a negotiation, or nothing at all. */
+export async function kindOf(client: Client, workflowId: string): Promise<'simulation' | 'negotiation'> {
+  const description = await describe(client, workflowId);
+  if (description.type === 'simulationWorkflow') return 'simulation';
+  if (description.type === 'negotiationWorkflow') return 'negotiation';
+  throw new CliError(`${workflowId} is a ${description.type} workflow, not a Parley simulation or negotiation`);
+}
+
+async function describe(client: Client, workflowId: string) {
+  try {
+    return await client.workflow.getHandle(workflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no simulation or negotiation with id "${workflowId}"`);
+    throw err;
+  }
+}
+
+/** The simulation's negotiations: from its result once finished, else from the running workflow. */
+export async function simulationView(client: Client, simulationId: string): Promise<SimulationView> {
+  const handle: WorkflowHandle<typeof simulationWorkflow> = client.workflow.getHandle(simulationId);
+  const description = await describe(client, simulationId);
+  if (description.status.name === 'COMPLETED') {
+    const result: SimulationResult = await handle.result();
+    return {
+      simulationId,
+      scenarioName: result.scenarioName,
+      startedAt: result.startedAt,
+      provider: result.outcomes[0]?.provider ?? 'unknown',
+      negotiations: result.outcomes.map(({ negotiationId, client: c, vendor }) => ({ negotiationId, client: c, vendor })),
+    };
+  }
+  return handle.query(getSimulation);
+}
+
+/** A negotiation's record: its result once settled, else a query to the running workflow. */
+export async function negotiationRecord(client: Client, negotiationId: string): Promise<NegotiationRecord> {
+  const handle: WorkflowHandle<typeof negotiationWorkflow> = client.workflow.getHandle(negotiationId);
+  const description = await describe(client, negotiationId);
+  if (description.status.name === 'COMPLETED') return handle.result();
+  if (description.status.name === 'RUNNING') return handle.query(getHistory);
+  throw new CliError(`negotiation ${negotiationId} ended as ${description.status.name.toLowerCase()} without a record`);
+}
+
+/** A negotiation's status: settled ones answer from their result, running ones from the `getStatus` query. */
+export async function negotiationStatus(client: Client, negotiationId: string): Promise<NegotiationStatusView> {
+  const handle: WorkflowHandle<typeof negotiationWorkflow> = client.workflow.getHandle(negotiationId);
+  const description = await describe(client, negotiationId);
+  if (description.status.name === 'RUNNING') return handle.query(getStatus);
+  if (description.status.name === 'COMPLETED') {
+    const { entries: _entries, currentProposal: _proposal, ...view } = await handle.result();
+    return view;
+  }
+  const memo = (description.memo ?? {}) as { client?: string; vendor?: string; simulationId?: string };
+  return {
+    negotiationId,
+    simulationId: memo.simulationId ?? '',
+    client: memo.client ?? '',
+    vendor: memo.vendor ?? '',
+    status: 'failed',
+    version: 0,
+    round: 0,
+    maxRounds: 0,
+    phase: 'settled',
+    provider: '',
+    model: '',
+    failure: `the workflow was ${description.status.name.toLowerCase().replace('_', ' ')}`,
+  };
+}
