@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ModelResolver } from './activities';
 import { OfflineEngine } from './activities/offline-engine';
 import { TASK_QUEUE, temporalTarget, type TemporalTarget } from './temporal/connection';
@@ -30,10 +30,22 @@ export async function createWorker(options: ParleyWorkerOptions = {}): Promise<{
   const worker = await Worker.create({
     connection,
     namespace: target.namespace,
-    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    taskQueue: options.taskQueue ?? target.taskQueue ?? TASK_QUEUE,
     workflowsPath: require.resolve('./workflows'),
     activities: createActivities(options.resolveModel ?? resolveModelFromEnv()),
     ...options.tuning,
   });
   return { worker, connection };
+}
+
+/**
+ * Sets how much the Temporal SDK logs (`PARLEY_LOG_LEVEL`, default WARN) so a person watching a run sees
+ * Parley's progress rather than the SDK's. It must run before the first worker or connection is created.
+ */
+export function installRuntime(level: LogLevel = (process.env.PARLEY_LOG_LEVEL?.toUpperCase() as LogLevel) || 'WARN'): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } catch {
+    // Already installed in this process (a second command in the same test run); the first setting stands.
+  }
 }

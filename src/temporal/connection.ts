@@ -5,13 +5,19 @@ export const TASK_QUEUE = 'parley';
 export interface TemporalTarget {
   address: string;
   namespace: string;
+  /** The task queue Parley's workers poll and its simulations start on. */
+  taskQueue?: string;
 }
 
-/** Where Parley finds Temporal: `TEMPORAL_ADDRESS` and `TEMPORAL_NAMESPACE`, else a local dev server. */
+/**
+ * Where Parley finds Temporal: `TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE` and `PARLEY_TASK_QUEUE`, else a local
+ * dev server's defaults.
+ */
 export function temporalTarget(env: NodeJS.ProcessEnv = process.env): TemporalTarget {
   return {
     address: env.TEMPORAL_ADDRESS?.trim() || 'localhost:7233',
     namespace: env.TEMPORAL_NAMESPACE?.trim() || 'default',
+    taskQueue: env.PARLEY_TASK_QUEUE?.trim() || TASK_QUEUE,
   };
 }
 

@@ -2,7 +2,10 @@ import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { ModelResolver } from '../../src/activities';
-import { createWorker, resolveModelFromEnv } from '../../src/worker';
+import { createWorker, installRuntime, resolveModelFromEnv } from '../../src/worker';
+
+// Tests assert on behaviour; the SDK's own logs would only bury the failures that matter.
+installRuntime('ERROR');
 
 /** The dev server the global setup started (or the one the developer pointed the tests at). */
 export function testAddress(): string {

@@ -4,7 +4,7 @@ import pc from 'picocolors';
 import { loadScenario } from '../../scenario/load';
 import { temporalTarget } from '../../temporal/connection';
 import { isTemporalReachable, startDevServer } from '../../temporal/dev-server';
-import { createWorker } from '../../worker';
+import { createWorker, installRuntime } from '../../worker';
 import { closeClient, connectOrExplain, llmChoice } from '../context';
 import { outcomesTable, webUiLink } from '../output';
 import { runScenario } from '../run-scenario';
@@ -30,11 +30,12 @@ export function demoCommand(): Command {
         uiUrl = server.uiUrl;
       }
 
+      installRuntime();
       const { worker, connection } = await createWorker({ target });
       const client = await connectOrExplain(target);
       const running = worker.run();
       try {
-        const run = await runScenario(client, scenario, llm, { wait: true });
+        const run = await runScenario(client, scenario, llm, { wait: true, taskQueue: target.taskQueue });
         console.log(outcomesTable(run.outcomes ?? [], webUiLink(uiUrl, target.namespace)));
         console.log(`Transcript: ${run.transcriptFile}`);
         console.log(`Simulation in the Web UI: ${webUiLink(uiUrl, target.namespace)(run.simulation.simulationId)}`);

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { loadScenario } from '../../scenario/load';
+import { temporalTarget } from '../../temporal/connection';
 import { closeClient, connectOrExplain, llmChoice } from '../context';
 import { outcomesTable } from '../output';
 import { runJson, runScenario } from '../run-scenario';
@@ -16,9 +17,14 @@ export function runCommand(): Command {
       // Everything the user can get wrong is checked before anything starts.
       const scenario = await loadScenario(file);
       const llm = llmChoice(options.llm, options.model);
-      const client = await connectOrExplain();
+      const target = temporalTarget();
+      const client = await connectOrExplain(target);
       try {
-        const run = await runScenario(client, scenario, llm, { wait: !!options.wait, quiet: !!options.json });
+        const run = await runScenario(client, scenario, llm, {
+          wait: !!options.wait,
+          quiet: !!options.json,
+          taskQueue: target.taskQueue,
+        });
         if (options.json) {
           console.log(JSON.stringify(runJson(run), null, 2));
         } else if (run.outcomes) {
