@@ -1,0 +1,459 @@
+import {
+  ModelApiError,
+  ModelConfigError,
+  ModelError,
+  ModelInvalidJsonError,
+  ModelRefusalError,
+  ModelSchemaError,
+  ModelTruncatedError,
+} from '../src/activities/errors';
+import { DEFAULT_OPENAI_MODEL, OpenAiModel, openAiModelFromEnv } from '../src/activities/openai-model';
+import type { DraftProposalInput, ReviewProposalInput } from '../src/activities/types';
+import type { Client, Vendor } from '../src/scenario/schema';
+import {
+  FakeOpenAiServer,
+  completion,
+  faults,
+  sampleProposal,
+  sampleReview,
+  type RecordedRequest,
+} from './support/fake-openai-server';
+
+const API_KEY = 'sk-test-parley-0123456789abcdefSECRET';
+
+const client: Client = {
+  name: 'ShopifyPlus Inc',
+  project: 'Real-time product recommendations for the Double 11 peak',
+  brief: 'Our storefront needs personalised recommendations that hold up at peak traffic.',
+  needs: [
+    { topic: 'performance', ask: 'Answer within 50 ms at 500k QPS', weight: 5 },
+    { topic: 'business_value', ask: 'Lift conversion by 20%', weight: 3 },
+  ],
+  deadline: { weeks: 12, text: 'Live before Double 11' },
+  reveals: [
+    { round: 3, needs: [{ topic: 'security', ask: 'Encrypt all user profiles at rest', weight: 4 }] },
+    {
+      round: 4,
+      needs: [{ topic: 'compliance', ask: 'Pass a PIPL audit', weight: 4 }],
+      deadline: { weeks: 8, text: 'Live two weeks before Double 11' },
+    },
+  ],
+  acceptAt: 0.85,
+  rejectBelow: 0.25,
+};
+
+const vendor: Vendor = {
+  name: 'Nebula AI',
+  profile: 'A machine-learning boutique that builds recommendation systems for retailers.',
+  strengths: ['machine_learning', 'performance'],
+  baseWeeks: 10,
+  diligence: 0.5,
+};
+
+function draftInput(overrides: Partial<DraftProposalInput> = {}): DraftProposalInput {
+  return {
+    negotiationId: 'n-1',
+    language: 'en',
+    llm: { provider: 'openai' },
+    client: {
+      name: client.name,
+      project: client.project,
+      brief: client.brief,
+      needs: client.needs,
+      deadline: client.deadline,
+    },
+    vendor,
+    version: 1,
+    ...overrides,
+  };
+}
+
+function reviewInput(overrides: Partial<ReviewProposalInput> = {}): ReviewProposalInput {
+  return {
+    negotiationId: 'n-1',
+    language: 'en',
+    llm: { provider: 'openai' },
+    client,
+    vendorName: vendor.name,
+    round: 1,
+    maxRounds: 9,
+    proposal: sampleProposal(),
+    ...overrides,
+  };
+}
+
+/** The rejection of `promise`; fails the test if it resolves. */
+async function failureOf(promise: Promise<unknown>): Promise<ModelError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as ModelError;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
+
+function promptOf(request: RecordedRequest): { role: string; content: string }[] {
+  return request.body.messages;
+}
+
+function promptChars(request: RecordedRequest): number {
+  return promptOf(request).reduce((sum, message) => sum + message.content.length, 0);
+}
+
+describe('OpenAiModel', () => {
+  let server: FakeOpenAiServer;
+  let model: OpenAiModel;
+
+  beforeEach(async () => {
+    server = await FakeOpenAiServer.start();
+    model = new OpenAiModel({ apiKey: API_KEY, baseURL: server.baseURL, model: 'gpt-test', timeoutMs: 5_000 });
+  });
+
+  afterEach(async () => {
+    await server.close();
+  });
+
+  describe('drafting and reviewing', () => {
+    it('drafts a valid proposal, sending a strict json_schema response format and the bearer key', async () => {
+      const proposal = await model.draftProposal(draftInput());
+
+      expect(proposal).toEqual(sampleProposal({ version: 1 }));
+      expect(server.requests).toHaveLength(1);
+      const [request] = server.requests;
+      expect(request.method).toBe('POST');
+      expect(request.path).toBe('/v1/chat/completions');
+      expect(request.headers.authorization).toBe(`Bearer ${API_KEY}`);
+      expect(request.body.model).toBe('gpt-test');
+      expect(request.body.response_format).toMatchObject({
+        type: 'json_schema',
+        json_schema: {
+          name: 'proposal',
+          strict: true,
+          schema: {
+            type: 'object',
+            additionalProperties: false,
+            required: expect.arrayContaining(['version', 'technical_design', 'feature_list', 'timeline']),
+          },
+        },
+      });
+      expect(promptOf(request).map((m) => m.role)).toEqual(['system', 'user']);
+      expect(promptOf(request)[0].content).toContain('Nebula AI');
+      expect(promptOf(request)[1].content).toContain('Answer within 50 ms at 500k QPS');
+    });
+
+    it('leaves out the schema keywords strict mode rejects, while still validating them locally', async () => {
+      await model.draftProposal(draftInput());
+
+      const schema = JSON.stringify(server.requests[0].body.response_format.json_schema.schema);
+      expect(schema).not.toContain('minLength');
+      expect(schema).not.toContain('maxLength');
+    });
+
+    it('returns the version the workflow asked for, whatever number the model wrote', async () => {
+      server.enqueue(completion(JSON.stringify(sampleProposal({ version: 1 }))));
+
+      const proposal = await model.draftProposal(draftInput({ version: 4 }));
+
+      expect(proposal.version).toBe(4);
+    });
+
+    it('sends the latest proposal and review when revising, and asks for the next version', async () => {
+      const previousProposal = sampleProposal({ version: 2, technical_design: 'A design without any cache.' });
+      const lastReview = sampleReview({ weaknesses: ['The cache layer is missing.'] });
+
+      await model.draftProposal(draftInput({ version: 3, previousProposal, lastReview }));
+
+      const user = promptOf(server.requests[0])[1].content;
+      expect(user).toContain('A design without any cache.');
+      expect(user).toContain('The cache layer is missing.');
+      expect(user).toContain('Add an ROI analysis with expected conversion uplift.');
+      expect(user).toContain('Write proposal version 3');
+    });
+
+    it('reviews a proposal: the client sees the proposal and answers with a valid review', async () => {
+      const proposal = sampleProposal({ technical_design: 'Redis cache plus ANN retrieval.' });
+
+      const review = await model.reviewProposal(reviewInput({ proposal }));
+
+      expect(review).toEqual(sampleReview());
+      const [request] = server.requests;
+      expect(request.body.response_format.json_schema.name).toBe('review');
+      expect(request.body.response_format.json_schema.strict).toBe(true);
+      const [system, user] = promptOf(request);
+      expect(system.content).toContain('ShopifyPlus Inc');
+      for (const level of ['accepted', 'needs_minor_revision', 'needs_major_revision', 'rejected']) {
+        expect(system.content).toContain(level);
+      }
+      expect(user.content).toContain('Redis cache plus ANN retrieval.');
+    });
+
+    it('tells the client only the needs and deadline it has revealed by the round under review', async () => {
+      await model.reviewProposal(reviewInput({ round: 3 }));
+      await model.reviewProposal(reviewInput({ round: 4 }));
+
+      const round3 = promptOf(server.requests[0])[0].content;
+      const round4 = promptOf(server.requests[1])[0].content;
+      expect(round3).toContain('Encrypt all user profiles at rest');
+      expect(round3).not.toContain('Pass a PIPL audit');
+      expect(round3).toContain('Live before Double 11');
+      expect(round4).toContain('Pass a PIPL audit');
+      expect(round4).toContain('Live two weeks before Double 11 (8 weeks)');
+    });
+
+    it('includes the previous review when the client reviews a revision', async () => {
+      const previousReview = sampleReview({ weaknesses: ['Latency budget not broken down.'] });
+
+      await model.reviewProposal(reviewInput({ round: 2, previousReview }));
+
+      expect(promptOf(server.requests[0])[1].content).toContain('Latency budget not broken down.');
+    });
+
+    it('asks for the text in Simplified Chinese when the scenario is in Chinese', async () => {
+      await model.draftProposal(draftInput({ language: 'zh' }));
+      await model.reviewProposal(reviewInput({ language: 'zh' }));
+
+      expect(promptOf(server.requests[0])[0].content).toContain('Simplified Chinese');
+      expect(promptOf(server.requests[1])[0].content).toContain('Simplified Chinese');
+    });
+
+    it('accepts JSON wrapped in a ```json code fence', async () => {
+      server.enqueue(faults.codeFenced(sampleReview({ overall_satisfaction: 'accepted' })));
+
+      const review = await model.reviewProposal(reviewInput());
+
+      expect(review.overall_satisfaction).toBe('accepted');
+    });
+  });
+
+  describe('prompt size', () => {
+    it('does not grow with the version number for the vendor', async () => {
+      const previousProposal = sampleProposal({ version: 1 });
+      const lastReview = sampleReview();
+
+      await model.draftProposal(draftInput({ version: 2, previousProposal, lastReview }));
+      await model.draftProposal(
+        draftInput({ version: 6, previousProposal: { ...previousProposal, version: 5 }, lastReview }),
+      );
+
+      const [round2, round6] = server.requests.map(promptChars);
+      expect(round6).toBe(round2);
+    });
+
+    it('does not grow with the round number for the client', async () => {
+      const noReveals: Client = { ...client, reveals: [] };
+      const previousReview = sampleReview();
+
+      await model.reviewProposal(
+        reviewInput({ client: noReveals, round: 2, proposal: sampleProposal({ version: 2 }), previousReview }),
+      );
+      await model.reviewProposal(
+        reviewInput({ client: noReveals, round: 6, proposal: sampleProposal({ version: 6 }), previousReview }),
+      );
+
+      const [round2, round6] = server.requests.map(promptChars);
+      expect(round6).toBe(round2);
+    });
+  });
+
+  describe('failures', () => {
+    it('maps a 429 to a retryable rate-limit error carrying Retry-After, without retrying inside the client', async () => {
+      server.enqueue(faults.rateLimited(7));
+
+      const err = await failureOf(model.draftProposal(draftInput()));
+
+      expect(err).toBeInstanceOf(ModelApiError);
+      expect(err).toMatchObject({ code: 'MODEL_RATE_LIMITED', isRetryable: true, status: 429, retryAfterMs: 7_000 });
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it('maps a 500 to a retryable server error, without retrying inside the client', async () => {
+      server.enqueue(faults.serverError());
+
+      const err = await failureOf(model.reviewProposal(reviewInput()));
+
+      expect(err).toMatchObject({ code: 'MODEL_SERVER_ERROR', isRetryable: true, status: 500 });
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it.each([
+      ['401', faults.unauthorized(API_KEY), 'MODEL_AUTH', 401],
+      ['404 unknown model', faults.unknownModel('gpt-test'), 'MODEL_NOT_FOUND', 404],
+      ['400', faults.badRequest(), 'MODEL_BAD_REQUEST', 400],
+    ])('maps a %s to a non-retryable error', async (_label, reply, code, status) => {
+      server.enqueue(reply);
+
+      const err = await failureOf(model.draftProposal(draftInput()));
+
+      expect(err).toBeInstanceOf(ModelApiError);
+      expect(err).toMatchObject({ code, isRetryable: false, status });
+    });
+
+    it('maps a refusal to a non-retryable refusal error that quotes the model', async () => {
+      server.enqueue(faults.refusal('I cannot help with that request.'));
+
+      const err = await failureOf(model.draftProposal(draftInput()));
+
+      expect(err).toBeInstanceOf(ModelRefusalError);
+      expect(err).toMatchObject({ code: 'MODEL_REFUSED', isRetryable: false });
+      expect(err.message).toContain('I cannot help with that request.');
+    });
+
+    it('maps a truncated answer to a truncation error', async () => {
+      server.enqueue(faults.truncated());
+
+      const err = await failureOf(model.draftProposal(draftInput()));
+
+      expect(err).toBeInstanceOf(ModelTruncatedError);
+      expect(err.code).toBe('MODEL_TRUNCATED');
+    });
+
+    it('maps a schema-violating answer to a validation error naming the field', async () => {
+      server.enqueue(faults.schemaViolating());
+
+      const err = await failureOf(model.draftProposal(draftInput()));
+
+      expect(err).toBeInstanceOf(ModelSchemaError);
+      expect(err.code).toBe('MODEL_SCHEMA_VIOLATION');
+      expect(err.message).toMatch(/feature_list: /);
+      expect((err as ModelSchemaError).issues.map((issue) => issue.path)).toEqual(['feature_list']);
+    });
+
+    it('rejects a review whose satisfaction level is not one of the four allowed', async () => {
+      server.enqueue(completion(JSON.stringify({ ...sampleReview(), overall_satisfaction: 'delighted' })));
+
+      const err = await failureOf(model.reviewProposal(reviewInput()));
+
+      expect(err).toBeInstanceOf(ModelSchemaError);
+      expect(err.message).toContain('overall_satisfaction');
+    });
+
+    it('maps an answer that is not JSON to a retryable invalid-JSON error', async () => {
+      server.enqueue(faults.notJson());
+
+      const err = await failureOf(model.draftProposal(draftInput()));
+
+      expect(err).toBeInstanceOf(ModelInvalidJsonError);
+      expect(err).toMatchObject({ code: 'MODEL_INVALID_JSON', isRetryable: true });
+    });
+
+    it('maps a server slower than the timeout to a retryable timeout error', async () => {
+      const impatient = new OpenAiModel({
+        apiKey: API_KEY,
+        baseURL: server.baseURL,
+        model: 'gpt-test',
+        timeoutMs: 200,
+      });
+      server.enqueue(faults.slow(5_000));
+
+      const err = await failureOf(impatient.draftProposal(draftInput()));
+
+      expect(err).toMatchObject({ code: 'MODEL_TIMEOUT', isRetryable: true });
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it('maps a refused connection to a retryable connection error', async () => {
+      const gone = await FakeOpenAiServer.start();
+      await gone.close();
+      const unreachable = new OpenAiModel({ apiKey: API_KEY, baseURL: gone.baseURL, model: 'gpt-test' });
+
+      const err = await failureOf(unreachable.draftProposal(draftInput()));
+
+      expect(err).toMatchObject({ code: 'MODEL_CONNECTION', isRetryable: true });
+    });
+
+    it('aborts the request in flight when the signal is aborted, failing with the abort reason', async () => {
+      server.enqueue(faults.slow(10_000));
+      const controller = new AbortController();
+      const reason = new Error('activity cancelled');
+      const call = failureOf(model.draftProposal(draftInput(), controller.signal));
+      await server.waitForRequests(1);
+      const started = Date.now();
+
+      controller.abort(reason);
+      const err = await call;
+
+      expect(err).toBe(reason);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      await waitUntil(() => server.requests[0].abortedByClient);
+      expect(server.requests[0].abortedByClient).toBe(true);
+    });
+
+    it('never puts the API key in an error message, stack or cause, even when the server echoes it', async () => {
+      const replies = [
+        faults.unauthorized(API_KEY),
+        faults.rateLimited(),
+        faults.serverError(),
+        faults.unknownModel(),
+        faults.badRequest(),
+        faults.refusal(`Refusing key ${API_KEY}`),
+        completion(`not json ${API_KEY}`),
+        faults.truncated(),
+        faults.schemaViolating(),
+      ];
+      server.enqueue(...replies);
+
+      const errors: unknown[] = [];
+      for (let i = 0; i < replies.length; i++) errors.push(await failureOf(model.draftProposal(draftInput())));
+
+      expect(errors).toHaveLength(replies.length);
+      for (const err of errors) {
+        for (let e: unknown = err; e instanceof Error; e = e.cause) {
+          expect(e.message).not.toContain(API_KEY);
+          expect(e.stack ?? '').not.toContain(API_KEY);
+        }
+      }
+    });
+  });
+});
+
+describe('openAiModelFromEnv', () => {
+  it('fails with a non-retryable one-line configuration error when OPENAI_API_KEY is missing', () => {
+    const err = (() => {
+      try {
+        openAiModelFromEnv({ OPENAI_BASE_URL: 'http://127.0.0.1:1/v1' }, { provider: 'openai' });
+      } catch (e) {
+        return e as ModelError;
+      }
+      throw new Error('expected a configuration error');
+    })();
+
+    expect(err).toBeInstanceOf(ModelConfigError);
+    expect(err).toMatchObject({ code: 'MODEL_CONFIG', isRetryable: false });
+    expect(err.message).toContain('OPENAI_API_KEY');
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('uses PARLEY_MODEL, else gpt-4o-mini, and lets the simulation choose another model', () => {
+    expect(openAiModelFromEnv({ OPENAI_API_KEY: API_KEY }, { provider: 'openai' }).model).toBe(DEFAULT_OPENAI_MODEL);
+    expect(DEFAULT_OPENAI_MODEL).toBe('gpt-4o-mini');
+    expect(openAiModelFromEnv({ OPENAI_API_KEY: API_KEY, PARLEY_MODEL: 'gpt-5' }, { provider: 'openai' }).model).toBe(
+      'gpt-5',
+    );
+    expect(
+      openAiModelFromEnv({ OPENAI_API_KEY: API_KEY, PARLEY_MODEL: 'gpt-5' }, { provider: 'openai', model: 'o9' }).model,
+    ).toBe('o9');
+  });
+
+  it('sends requests to OPENAI_BASE_URL with OPENAI_API_KEY', async () => {
+    const server = await FakeOpenAiServer.start();
+    try {
+      const model = openAiModelFromEnv(
+        { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: server.baseURL },
+        { provider: 'openai' },
+      );
+
+      await model.reviewProposal(reviewInput());
+
+      expect(server.requests).toHaveLength(1);
+      expect(server.requests[0].headers.authorization).toBe(`Bearer ${API_KEY}`);
+      expect(server.requests[0].body.model).toBe(DEFAULT_OPENAI_MODEL);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
