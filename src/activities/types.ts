@@ -39,10 +39,17 @@ export interface ReviewProposalInput {
   previousReview?: Review;
 }
 
-/** Who wrote a document, for the transcript. */
+/** Tokens one model call used, as the API's `usage` reports them; the offline engine reports none. */
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** Who wrote a document, for the transcript, and what it cost. */
 export interface Authorship {
   provider: ProviderName;
   model: string;
+  usage?: TokenUsage;
 }
 
 export interface DraftProposalResult extends Authorship {

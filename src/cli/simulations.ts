@@ -103,6 +103,7 @@ export async function negotiationStatus(client: Client, negotiationId: string): 
     round: 0,
     maxRounds: 0,
     phase: 'settled',
+    notices: [],
     provider: '',
     model: '',
     failure: `the workflow was ${description.status.name.toLowerCase().replace('_', ' ')}`,

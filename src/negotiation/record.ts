@@ -53,7 +53,18 @@ export interface NegotiationStatusView {
   model: string;
   /** Why the negotiation failed: the step, the party and the cause. */
   failure?: string;
+  /** The decision the negotiation waits for, while its status is `awaiting_approval`. */
+  pendingGate?: GateKind;
+  /** Who took the decision that settled the negotiation, if a person did. */
+  decidedBy?: string;
+  /** Decisions the negotiation received but could not take, newest last. */
+  notices: string[];
+  /** Tokens the negotiation's model calls used so far. */
+  tokens?: { prompt: number; completion: number };
 }
+
+/** Where a negotiation waits for a person: the client accepted, or the rounds ran out. */
+export type GateKind = 'acceptance' | 'round_limit';
 
 /** Everything a negotiation knows: its status and its part of the transcript. */
 export interface NegotiationRecord extends NegotiationStatusView {

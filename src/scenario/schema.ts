@@ -81,10 +81,24 @@ export type Vendor = z.infer<typeof vendorSchema>;
 export const languages = ['zh', 'en'] as const;
 export type Language = (typeof languages)[number];
 
+/** A duration the way Temporal timers take it: `90s`, `30m`, `12h`, `7d`, `2 weeks`. */
+const duration = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d|w|seconds?|minutes?|hours?|days?|weeks?)$/, 'must be a duration such as 90s, 30m, 12h or 7d');
+
 export const policySchema = z
   .object({
     maxRounds: z.number().int().min(1).max(50).default(3),
     language: z.enum(languages).default('en'),
+    /** Whether a client's acceptance waits for a person (`required`) or stands on its own (`auto`). */
+    approval: z.enum(['required', 'auto']).default('required'),
+    /** At the round limit without agreement: end at once (`end`) or wait for a person to close or extend (`ask`). */
+    onRoundLimit: z.enum(['end', 'ask']).default('end'),
+    /** How long a gate waits for a decision; without it, a gate waits as long as it takes. */
+    approvalTimeout: duration.optional(),
+    /** What happens when a gate's wait runs out: end without agreement, approve, or remind and keep waiting. */
+    onApprovalTimeout: z.enum(['expire', 'approve', 'remind']).default('expire'),
   })
   .strict();
 export type Policy = z.infer<typeof policySchema>;
@@ -96,7 +110,7 @@ export const scenarioSchema = z
       .trim()
       .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes'),
     title: z.string().trim().optional(),
-    policy: policySchema.default({ maxRounds: 3, language: 'en' }),
+    policy: policySchema.prefault({}),
     clients: z.array(clientSchema).min(1, 'must name at least one client'),
     vendors: z.array(vendorSchema).min(1, 'must name at least one vendor'),
     pairs: z

@@ -1,16 +1,34 @@
-import { ActivityFailure, ApplicationFailure, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { LlmChoice } from '../activities/types';
+import type { LlmChoice, TokenUsage } from '../activities/types';
 import { clientBrief } from '../negotiation/brief';
 import { isAcceptance, isRejection, type Proposal, type Review } from '../negotiation/documents';
 import type {
+  GateKind,
   NegotiationRecord,
   NegotiationStatus,
   NegotiationStatusView,
   TranscriptEntry,
 } from '../negotiation/record';
 import type { Client, Policy, Vendor } from '../scenario/schema';
-import { getCurrentProposal, getHistory, getStatus } from './messages';
+import {
+  decisionKinds,
+  decisionSignals,
+  decisionUpdates,
+  getCurrentProposal,
+  getHistory,
+  getStatus,
+  type DecisionKind,
+  type DecisionOutcome,
+  type DecisionRequest,
+} from './messages';
 
 export interface NegotiationInput {
   simulationId: string;
@@ -30,9 +48,17 @@ const { draftProposal, reviewProposal } = proxyActivities<Activities>({
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
+/** A decision a person took, checked and waiting for the negotiation loop to act on it. */
+interface Decision {
+  kind: DecisionKind;
+  by: string;
+  request: DecisionRequest;
+}
+
 /**
  * One client–vendor negotiation: the vendor drafts, the client reviews, the review drives the next draft,
- * until the client accepts, rejects, or the round limit ends it. The workflow numbers the versions.
+ * until the client accepts, rejects, or the round limit ends it. The workflow numbers the versions, and waits
+ * for a person where the policy asks for one.
  */
 export async function negotiationWorkflow(input: NegotiationInput): Promise<NegotiationRecord> {
   const { client, vendor, policy, llm } = input;
@@ -49,29 +75,160 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     phase: 'drafting',
     provider: llm.provider,
     model: llm.provider === 'offline' ? 'offline' : (llm.model ?? ''),
+    notices: [],
   };
   let currentProposal: Proposal | undefined;
   let lastReview: Review | undefined;
+  /** Comments people added with `requestRevision`, passed to the vendor with the next feedback. */
+  let humanRequests: string[] = [];
+  let pendingDecision: Decision | undefined;
+  /** Decisions already taken, by request id, so a repeated request changes nothing and gets the same answer. */
+  const decided = new Map<string, DecisionOutcome>();
 
   const now = () => new Date().toISOString();
   const event = (actor: string, kind: string, text: string) =>
     entries.push({ type: 'event', at: now(), actor, kind, text });
-  const record = (): NegotiationRecord => ({ ...view, entries, currentProposal });
+  const record = (): NegotiationRecord => ({ ...view, notices: [...view.notices], entries, currentProposal });
   const settle = (status: NegotiationStatus, actor: string, kind: string, text: string) => {
     view.status = status;
     view.phase = 'settled';
+    view.pendingGate = undefined;
     event(actor, kind, text);
     return record();
   };
 
-  setHandler(getStatus, () => ({ ...view }));
+  setHandler(getStatus, () => ({ ...view, notices: [...view.notices] }));
   setHandler(getCurrentProposal, () => currentProposal ?? null);
   setHandler(getHistory, record);
 
-  for (let round = 1; round <= policy.maxRounds; round++) {
+  /** Why a decision cannot be taken now, or undefined when it can. */
+  const refusal = (kind: DecisionKind, request: DecisionRequest): string | undefined => {
+    if (view.phase === 'settled') return `the negotiation is already decided: ${view.status}`;
+    if (!view.pendingGate) return `no decision is pending: the negotiation is ${view.phase} in round ${view.round}`;
+    if (kind === 'reject' && !request.reason) return 'a rejection needs a reason';
+    if (kind === 'requestRevision' && !request.comment) return 'a revision request needs a comment';
+    if (kind === 'extendRounds') {
+      if (view.pendingGate !== 'round_limit') return 'extra rounds can only be granted at the round limit';
+      if (!Number.isInteger(request.rounds) || request.rounds! < 1) return 'extendRounds needs "rounds", a whole number from 1';
+    }
+    return undefined;
+  };
+
+  /** Takes a valid decision: the loop acts on it as soon as it wakes. */
+  const take = (kind: DecisionKind, request: DecisionRequest): Decision => {
+    const decision = { kind, by: request.by || 'unknown', request };
+    pendingDecision = decision;
+    if (request.requestId) {
+      // Claimed at once, so a retry that arrives before the loop has acted is recognised as the same request.
+      decided.set(request.requestId, {
+        decision: kind,
+        by: actorName(decision.by),
+        status: view.status,
+        message: `${kind} received at Proposal V${view.version}`,
+      });
+    }
+    return decision;
+  };
+
+  /** Answers an update once the loop has acted on its decision, so the caller learns where it led. */
+  const outcomeOf = async (decision: Decision): Promise<DecisionOutcome> => {
+    await condition(() => pendingDecision !== decision);
+    const outcome: DecisionOutcome = {
+      decision: decision.kind,
+      by: actorName(decision.by),
+      status: view.status,
+      message: `${decision.kind} taken at Proposal V${view.version}; the negotiation is now ${view.status}`,
+    };
+    if (decision.request.requestId) decided.set(decision.request.requestId, outcome);
+    return outcome;
+  };
+
+  for (const kind of decisionKinds) {
+    setHandler(decisionSignals[kind], (raw?: unknown) => {
+      const request = decisionRequestFrom(raw);
+      if (request.requestId && decided.has(request.requestId)) return;
+      const reason = refusal(kind, request);
+      if (reason) {
+        // A decision nobody is waiting for must not fail the workflow; it is kept where people will see it.
+        const notice = `Ignored ${kind} from ${actorName(request.by)}: ${reason}`;
+        view.notices = [...view.notices.slice(-9), notice];
+        event('Parley', 'Notice', notice);
+        return;
+      }
+      const decision = take(kind, request);
+      if (request.requestId) void outcomeOf(decision);
+    });
+    setHandler(
+      decisionUpdates[kind],
+      async (raw?: unknown) => {
+        const request = decisionRequestFrom(raw);
+        const earlier = request.requestId ? decided.get(request.requestId) : undefined;
+        return earlier ?? outcomeOf(take(kind, request));
+      },
+      {
+        validator: (raw?: unknown) => {
+          const request = decisionRequestFrom(raw);
+          if (request.requestId && decided.has(request.requestId)) return;
+          const reason = refusal(kind, request);
+          if (reason) throw new Error(reason);
+        },
+      },
+    );
+  }
+
+  /** Waits at a gate until a person decides, applying the policy's timeout and what to do when it runs out. */
+  const awaitDecision = async (gate: GateKind): Promise<Decision | 'expired'> => {
+    view.status = 'awaiting_approval';
+    view.pendingGate = gate;
+    pendingDecision = undefined;
+    event('Parley', 'Gate', gate === 'acceptance' ? `Awaiting approval of Proposal V${view.version}` : `Round limit reached at Proposal V${view.version}; awaiting a decision`);
+    for (;;) {
+      const decidedInTime = policy.approvalTimeout
+        ? await condition(() => pendingDecision !== undefined, policy.approvalTimeout as `${number}s`)
+        : await condition(() => pendingDecision !== undefined).then(() => true);
+      if (decidedInTime) {
+        const decision = pendingDecision!;
+        pendingDecision = undefined;
+        view.pendingGate = undefined;
+        view.status = 'running';
+        return decision;
+      }
+      if (policy.onApprovalTimeout === 'remind') {
+        event('Parley', 'Reminder', `Still awaiting a decision on Proposal V${view.version} after ${policy.approvalTimeout}`);
+        continue;
+      }
+      if (policy.onApprovalTimeout === 'approve') {
+        return { kind: 'approve', by: 'parley:timeout', request: { comment: `no decision within ${policy.approvalTimeout}` } };
+      }
+      return 'expired';
+    }
+  };
+
+  let maxRounds = policy.maxRounds;
+  for (let round = 1; ; round++) {
+    if (round > maxRounds) {
+      if (policy.onRoundLimit === 'end') break;
+      const decision = await awaitDecision('round_limit');
+      if (decision === 'expired') return settle('no_agreement', 'Parley', 'Outcome', `No agreement: the decision on Proposal V${view.version} expired`);
+      const actor = actorName(decision.by);
+      view.decidedBy = actor;
+      if (decision.kind === 'approve') return settle('agreed', actor, 'Approval', `Approved Proposal V${view.version}${suffix(decision.request.comment)}`);
+      if (decision.kind === 'reject') return settle('no_agreement', actor, 'Approval', `Closed without agreement at Proposal V${view.version}: ${decision.request.reason}`);
+      const extra = decision.kind === 'extendRounds' ? decision.request.rounds! : 1;
+      maxRounds += extra;
+      view.maxRounds = maxRounds;
+      event(actor, 'Approval', decision.kind === 'extendRounds' ? `Granted ${extra} more round${extra > 1 ? 's' : ''}` : `Requested revision of Proposal V${view.version}: ${decision.request.comment}`);
+      if (decision.kind === 'requestRevision') humanRequests.push(decision.request.comment!);
+    }
+
     view.round = round;
     view.phase = 'drafting';
     event(vendor.name, 'Action', `Drafting Proposal V${round}...`);
+    const feedback =
+      lastReview && humanRequests.length
+        ? { ...lastReview, additional_requirements: [...lastReview.additional_requirements, ...humanRequests] }
+        : lastReview;
+    humanRequests = [];
 
     let drafted;
     try {
@@ -83,7 +240,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
         vendor,
         version: round,
         previousProposal: currentProposal,
-        lastReview,
+        lastReview: feedback,
       });
     } catch (err) {
       return settle('failed', vendor.name, 'Outcome', failureText(view, vendor.name, `drafting proposal V${round}`, err));
@@ -94,6 +251,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     view.version = round;
     view.provider = drafted.provider;
     view.model = drafted.model;
+    countTokens(view, drafted.usage);
     entries.push({ type: 'document', at: now(), actor: vendor.name, label: 'Proposal', version: round, body: currentProposal });
 
     view.phase = 'reviewing';
@@ -107,7 +265,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
         client,
         vendorName: vendor.name,
         round,
-        maxRounds: policy.maxRounds,
+        maxRounds,
         proposal: currentProposal,
         previousReview: lastReview,
       });
@@ -115,20 +273,67 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
       return settle('failed', client.name, 'Outcome', failureText(view, client.name, `reviewing proposal V${round}`, err));
     }
     lastReview = reviewed.review;
+    countTokens(view, reviewed.usage);
     view.lastSatisfaction = lastReview.overall_satisfaction;
     entries.push({ type: 'document', at: now(), actor: client.name, label: 'Review', version: round, body: lastReview });
 
-    if (isAcceptance(lastReview)) {
-      return settle('agreed', client.name, 'Outcome', `Accepted Proposal V${round}`);
-    }
     if (isRejection(lastReview)) {
       return settle('rejected', client.name, 'Outcome', `Rejected Proposal V${round}`);
     }
-    event(client.name, 'Feedback', 'Requesting Revisions');
+    if (!isAcceptance(lastReview)) {
+      event(client.name, 'Feedback', 'Requesting Revisions');
+      continue;
+    }
+
+    event(client.name, 'Feedback', `Accepted Proposal V${round}`);
+    if (policy.approval === 'auto') return settle('agreed', client.name, 'Outcome', `Agreed on Proposal V${round}`);
+    const decision = await awaitDecision('acceptance');
+    if (decision === 'expired') return settle('no_agreement', 'Parley', 'Outcome', `No agreement: approval of Proposal V${round} expired`);
+    const actor = actorName(decision.by);
+    view.decidedBy = actor;
+    if (decision.kind === 'approve') return settle('agreed', actor, 'Approval', `Approved Proposal V${round}${suffix(decision.request.comment)}`);
+    if (decision.kind === 'reject') return settle('rejected', actor, 'Approval', `Rejected Proposal V${round}: ${decision.request.reason}`);
+    // A person asked for another version of an accepted proposal; it gets a round even past the limit.
+    event(actor, 'Approval', `Requested revision of Proposal V${round}: ${decision.request.comment}`);
+    humanRequests.push(decision.request.comment!);
+    if (round >= maxRounds) view.maxRounds = maxRounds = round + 1;
   }
 
-  log.info('Negotiation reached its round limit', { negotiationId: input.negotiationId, rounds: policy.maxRounds });
-  return settle('no_agreement', client.name, 'Outcome', `No agreement after ${policy.maxRounds} rounds`);
+  log.info('Negotiation reached its round limit', { negotiationId: input.negotiationId, rounds: maxRounds });
+  return settle('no_agreement', client.name, 'Outcome', `No agreement after ${maxRounds} rounds`);
+}
+
+/**
+ * Reads a decision's payload defensively: it may come from any tool as any JSON, and a malformed one must
+ * neither fail the workflow nor smuggle in odd types.
+ */
+function decisionRequestFrom(raw: unknown): DecisionRequest {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return {};
+  const fields = raw as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim().slice(0, 2000) : undefined);
+  return {
+    by: text(fields.by)?.slice(0, 100),
+    requestId: text(fields.requestId)?.slice(0, 200),
+    comment: text(fields.comment),
+    reason: text(fields.reason),
+    rounds: typeof fields.rounds === 'number' ? fields.rounds : undefined,
+  };
+}
+
+/** The transcript's actor for a person: `ops:alice`, unless the name already says where it comes from. */
+function actorName(by: string | undefined): string {
+  if (!by) return 'ops:unknown';
+  return by.includes(':') ? by : `ops:${by}`;
+}
+
+function suffix(comment: string | undefined): string {
+  return comment ? `: ${comment}` : '';
+}
+
+function countTokens(view: NegotiationStatusView, usage: TokenUsage | undefined): void {
+  if (!usage) return;
+  const tokens = view.tokens ?? { prompt: 0, completion: 0 };
+  view.tokens = { prompt: tokens.prompt + usage.promptTokens, completion: tokens.completion + usage.completionTokens };
 }
 
 /** One line naming the step, the party and the cause, for the status view and the transcript. */

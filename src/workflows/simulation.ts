@@ -78,6 +78,7 @@ export async function simulationWorkflow(input: SimulationInput): Promise<Simula
       round: 0,
       maxRounds: scenario.policy.maxRounds,
       phase: 'settled',
+      notices: [],
       provider: llm.provider,
       model: '',
       failure: result.reason instanceof Error ? result.reason.message : String(result.reason),
