@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
 import { ScenarioError } from '../scenario/load';
+import { decisionCommands } from './commands/decide';
 import { demoCommand } from './commands/demo';
+import { listCommand } from './commands/list';
 import { logCommand } from './commands/log';
 import { runCommand } from './commands/run';
 import { serverCommand } from './commands/server';
@@ -17,7 +19,9 @@ const program = new Command('parley')
   .addCommand(runCommand())
   .addCommand(statusCommand())
   .addCommand(logCommand())
+  .addCommand(listCommand())
   .addCommand(demoCommand());
+for (const command of decisionCommands()) program.addCommand(command);
 
 /** The one place where failures become a line on stderr and an exit code. */
 async function main(argv: string[]): Promise<number> {

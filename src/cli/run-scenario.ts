@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import pc from 'picocolors';
 import type { LlmChoice } from '../activities/types';
-import type { NegotiationStatusView } from '../negotiation/record';
+import { isSettled, type NegotiationStatusView } from '../negotiation/record';
 import type { Scenario } from '../scenario/schema';
 import type { SimulationView } from '../workflows/messages';
 import { startSimulation } from './simulations';
@@ -31,8 +31,9 @@ export async function runScenario(
   const outcomes = await watchSimulation(client, simulation, (view) => {
     if (!options.quiet) process.stderr.write(`${pc.dim(new Date().toISOString().slice(11, 19))} ${describeProgress(view)}\n`);
   });
-  // The simulation workflow returns once its children have; wait for it so its result holds every outcome.
-  await client.workflow.getHandle(simulation.simulationId).result();
+  // Once every negotiation has settled, the simulation returns too; wait for it so its result holds every
+  // outcome. Negotiations awaiting a decision keep it open, and their transcript so far is written as it is.
+  if (outcomes.every((o) => isSettled(o.status))) await client.workflow.getHandle(simulation.simulationId).result();
   const transcriptFile = await saveTranscript(client, simulation.simulationId, options.runsDir);
   return { simulation, outcomes, transcriptFile };
 }

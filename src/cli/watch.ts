@@ -26,7 +26,10 @@ export async function watchSimulation(
         onChange(view);
       }
     }
-    if (views.every((v) => v && isSettled(v.status))) return views as NegotiationStatusView[];
+    // A negotiation waiting for a person can wait for weeks; the watch ends there and says who must decide.
+    if (views.every((v) => v && (isSettled(v.status) || v.status === 'awaiting_approval'))) {
+      return views as NegotiationStatusView[];
+    }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
@@ -34,6 +37,7 @@ export async function watchSimulation(
 /** One line of progress for a person watching: who, which round, doing what. */
 export function describeProgress(view: NegotiationStatusView): string {
   const pair = `${view.client} ↔ ${view.vendor}`;
+  if (view.status === 'awaiting_approval') return `${pair}: awaiting a decision on V${view.version} (${view.pendingGate})`;
   if (view.phase === 'settled') return `${pair}: ${view.status} at V${view.version}${view.failure ? ` (${view.failure})` : ''}`;
   return `${pair}: round ${view.round}/${view.maxRounds}, ${view.phase === 'drafting' ? `drafting V${view.round}` : `reviewing V${view.version}`}`;
 }

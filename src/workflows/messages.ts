@@ -53,18 +53,18 @@ export interface DecisionOutcome {
 
 // Signals: fire and forget, for tools that cannot wait. A signal the negotiation cannot take is recorded as a
 // notice in its status and transcript; it never fails the workflow.
-export const approve = defineSignal<[DecisionRequest?]>('approve');
-export const reject = defineSignal<[DecisionRequest?]>('reject');
-export const requestRevision = defineSignal<[DecisionRequest?]>('requestRevision');
-export const extendRounds = defineSignal<[DecisionRequest?]>('extendRounds');
+export const approve = defineSignal<[DecisionRequest]>('approve');
+export const reject = defineSignal<[DecisionRequest]>('reject');
+export const requestRevision = defineSignal<[DecisionRequest]>('requestRevision');
+export const extendRounds = defineSignal<[DecisionRequest]>('extendRounds');
 
 // Updates: the same decisions, answered. The validator refuses a decision the negotiation cannot take, with the
 // reason, before anything is written to its history. The wire names are those of the signals, with a suffix,
 // so `temporal workflow update execute --name approveDecision` reads as what it does.
-export const approveDecision = defineUpdate<DecisionOutcome, [DecisionRequest?]>('approveDecision');
-export const rejectDecision = defineUpdate<DecisionOutcome, [DecisionRequest?]>('rejectDecision');
-export const requestRevisionDecision = defineUpdate<DecisionOutcome, [DecisionRequest?]>('requestRevisionDecision');
-export const extendRoundsDecision = defineUpdate<DecisionOutcome, [DecisionRequest?]>('extendRoundsDecision');
+export const approveDecision = defineUpdate<DecisionOutcome, [DecisionRequest]>('approveDecision');
+export const rejectDecision = defineUpdate<DecisionOutcome, [DecisionRequest]>('rejectDecision');
+export const requestRevisionDecision = defineUpdate<DecisionOutcome, [DecisionRequest]>('requestRevisionDecision');
+export const extendRoundsDecision = defineUpdate<DecisionOutcome, [DecisionRequest]>('extendRoundsDecision');
 
 export const decisionSignals = { approve, reject, requestRevision, extendRounds } as const;
 export const decisionUpdates = {

@@ -102,7 +102,8 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
   setHandler(getHistory, record);
 
   /** Why a decision cannot be taken now, or undefined when it can. */
-  const refusal = (kind: DecisionKind, request: DecisionRequest): string | undefined => {
+  const refusal = (kind: DecisionKind, request: DecisionRequest | undefined): string | undefined => {
+    if (!request) return 'the payload must be a JSON object such as {"by": "alice"}';
     if (view.phase === 'settled') return `the negotiation is already decided: ${view.status}`;
     if (!view.pendingGate) return `no decision is pending: the negotiation is ${view.phase} in round ${view.round}`;
     if (kind === 'reject' && !request.reason) return 'a rejection needs a reason';
@@ -146,11 +147,11 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
   for (const kind of decisionKinds) {
     setHandler(decisionSignals[kind], (raw?: unknown) => {
       const request = decisionRequestFrom(raw);
-      if (request.requestId && decided.has(request.requestId)) return;
+      if (request?.requestId && decided.has(request.requestId)) return;
       const reason = refusal(kind, request);
-      if (reason) {
+      if (reason || !request) {
         // A decision nobody is waiting for must not fail the workflow; it is kept where people will see it.
-        const notice = `Ignored ${kind} from ${actorName(request.by)}: ${reason}`;
+        const notice = `Ignored ${kind} from ${actorName(request?.by)}: ${reason}`;
         view.notices = [...view.notices.slice(-9), notice];
         event('Parley', 'Notice', notice);
         return;
@@ -161,14 +162,15 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     setHandler(
       decisionUpdates[kind],
       async (raw?: unknown) => {
-        const request = decisionRequestFrom(raw);
+        // The validator has already refused anything malformed, so the payload is an object here.
+        const request = decisionRequestFrom(raw) ?? {};
         const earlier = request.requestId ? decided.get(request.requestId) : undefined;
         return earlier ?? outcomeOf(take(kind, request));
       },
       {
         validator: (raw?: unknown) => {
           const request = decisionRequestFrom(raw);
-          if (request.requestId && decided.has(request.requestId)) return;
+          if (request?.requestId && decided.has(request.requestId)) return;
           const reason = refusal(kind, request);
           if (reason) throw new Error(reason);
         },
@@ -307,8 +309,9 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
  * Reads a decision's payload defensively: it may come from any tool as any JSON, and a malformed one must
  * neither fail the workflow nor smuggle in odd types.
  */
-function decisionRequestFrom(raw: unknown): DecisionRequest {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return {};
+function decisionRequestFrom(raw: unknown): DecisionRequest | undefined {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) return undefined;
   const fields = raw as Record<string, unknown>;
   const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim().slice(0, 2000) : undefined);
   return {

@@ -26,8 +26,10 @@ export interface RunningWorker {
 }
 
 /** A real worker on its own task queue, so tests never pick up each other's workflows. */
-export async function startTestWorker(resolveModel: ModelResolver = resolveModelFromEnv({})): Promise<RunningWorker> {
-  const taskQueue = `test-${randomUUID()}`;
+export async function startTestWorker(
+  resolveModel: ModelResolver = resolveModelFromEnv({}),
+  taskQueue = `test-${randomUUID()}`,
+): Promise<RunningWorker> {
   const { worker, connection } = await createWorker({
     target: { address: testAddress(), namespace: 'default' },
     taskQueue,

@@ -1,0 +1,72 @@
+import { WorkflowUpdateFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Command, InvalidArgumentError } from 'commander';
+import os from 'node:os';
+import { decisionUpdates, type DecisionKind, type DecisionRequest } from '../../workflows/messages';
+import { closeClient, connectOrExplain } from '../context';
+import { CliError } from '../errors';
+
+interface DecisionFlags {
+  comment?: string;
+  reason?: string;
+  rounds?: number;
+  by?: string;
+  requestId?: string;
+}
+
+/**
+ * Sends a decision as an update, so the person learns at once whether it was taken and where it led; a
+ * refused decision prints the workflow's reason and exits non-zero.
+ */
+async function decide(kind: DecisionKind, negotiationId: string, flags: DecisionFlags): Promise<void> {
+  const request: DecisionRequest = {
+    by: flags.by ?? os.userInfo().username,
+    requestId: flags.requestId,
+    comment: flags.comment,
+    reason: flags.reason,
+    rounds: flags.rounds,
+  };
+  const client = await connectOrExplain();
+  try {
+    const outcome = await client.workflow.getHandle(negotiationId).executeUpdate(decisionUpdates[kind], { args: [request] });
+    console.log(`${outcome.message} (by ${outcome.by})`);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no negotiation with id "${negotiationId}"`);
+    if (err instanceof WorkflowUpdateFailedError) {
+      throw new CliError(`${kind} refused: ${err.cause?.message ?? err.message}`);
+    }
+    throw err;
+  } finally {
+    await closeClient(client);
+  }
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number from 1');
+  return n;
+}
+
+function decisionCommand(name: string, kind: DecisionKind, description: string): Command {
+  return new Command(name)
+    .description(description)
+    .argument('<negotiationId>')
+    .option('--by <name>', 'who decides (default: your user name)')
+    .option('--request-id <id>', 'makes the decision idempotent: repeating it with the same id changes nothing');
+}
+
+export function decisionCommands(): Command[] {
+  return [
+    decisionCommand('approve', 'approve', 'approve the proposal a negotiation waits on')
+      .option('--comment <text>', 'a note kept in the transcript')
+      .action((id: string, flags: DecisionFlags) => decide('approve', id, flags)),
+    decisionCommand('reject', 'reject', 'reject the proposal a negotiation waits on (or close it at the round limit)')
+      .requiredOption('--reason <text>', 'why, kept in the transcript')
+      .action((id: string, flags: DecisionFlags) => decide('reject', id, flags)),
+    decisionCommand('revise', 'requestRevision', 'send the proposal back to the vendor with a comment')
+      .requiredOption('--comment <text>', 'what the vendor must change; it joins the next feedback')
+      .action((id: string, flags: DecisionFlags) => decide('requestRevision', id, flags)),
+    decisionCommand('extend', 'extendRounds', 'grant more rounds to a negotiation waiting at its round limit')
+      .requiredOption('--rounds <n>', 'how many more rounds', positiveInteger)
+      .action((id: string, flags: DecisionFlags) => decide('extendRounds', id, flags)),
+  ];
+}

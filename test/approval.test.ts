@@ -1,0 +1,208 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { OfflineEngine } from '../src/activities/offline-engine';
+import type { NegotiationModel } from '../src/activities/types';
+import { runScenario } from '../src/cli/run-scenario';
+import { negotiationStatus, startSimulation } from '../src/cli/simulations';
+import { transcriptOf } from '../src/cli/transcripts';
+import { loadScenario } from '../src/scenario/load';
+import type { Policy, Scenario } from '../src/scenario/schema';
+import { findTemporalCli } from '../src/temporal/temporal-cli';
+import { approve, decisionUpdates, getStatus } from '../src/workflows/messages';
+import { startTestWorker, testAddress, testClient, type RunningWorker } from './support/temporal';
+
+const runsDir = mkdtempSync(path.join(os.tmpdir(), 'parley-approval-'));
+
+/** The quick-agreement tender where Harbor Apps' bid is accepted by the client's agent in round 2. */
+async function tender(policy: Partial<Policy> = {}, pairs = 1): Promise<Scenario> {
+  const scenario = await loadScenario(path.resolve(__dirname, '../scenarios/quick-agreement.yaml'));
+  return { ...scenario, policy: { ...scenario.policy, ...policy }, pairs: scenario.pairs.slice(0, pairs) };
+}
+
+async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined as T);
+    if (value !== undefined && accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('human decisions at a negotiation gate', () => {
+  let client: Client;
+  let worker: RunningWorker | undefined;
+
+  beforeAll(async () => {
+    client = await testClient();
+  });
+  afterEach(async () => {
+    await worker?.stop();
+    worker = undefined;
+  });
+  afterAll(async () => {
+    await client.connection.close();
+  });
+
+  async function awaitingApproval(scenario: Scenario): Promise<string> {
+    const run = await runScenario(client, scenario, { provider: 'offline' }, { wait: true, quiet: true, taskQueue: worker!.taskQueue, runsDir });
+    const [outcome] = run.outcomes!;
+    expect(outcome).toMatchObject({ status: 'awaiting_approval', pendingGate: 'acceptance' });
+    return outcome.negotiationId;
+  }
+
+  it('waits for approval after the client accepts, and an approval settles it as agreed', async () => {
+    worker = await startTestWorker();
+    const id = await awaitingApproval(await tender());
+
+    const outcome = await client.workflow.getHandle(id).executeUpdate(decisionUpdates.approve, { args: [{ by: 'alice', comment: 'good fit' }] });
+
+    expect(outcome).toMatchObject({ decision: 'approve', by: 'ops:alice', status: 'agreed' });
+    expect(await negotiationStatus(client, id)).toMatchObject({ status: 'agreed', decidedBy: 'ops:alice' });
+    expect(await transcriptOf(client, id)).toMatch(/- \*\*\d\d:\d\d:\d\d\*\* \| \*\*ops:alice\*\* \| Approval \| Approved Proposal V2: good fit\n/);
+  });
+
+  it('refuses a rejection without a reason, then takes one with a reason', async () => {
+    worker = await startTestWorker();
+    const id = await awaitingApproval(await tender());
+    const handle = client.workflow.getHandle(id);
+
+    const refused = await handle.executeUpdate(decisionUpdates.reject, { args: [{ by: 'bob' }] }).catch((e) => e);
+    const taken = await handle.executeUpdate(decisionUpdates.reject, { args: [{ by: 'bob', reason: 'over budget' }] });
+
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(refused.cause.message).toBe('a rejection needs a reason');
+    expect(taken.status).toBe('rejected');
+  });
+
+  it('records a decision sent before any gate as a notice and carries on', async () => {
+    const offline = new OfflineEngine();
+    let releaseDraft!: () => void;
+    const draftReleased = new Promise<void>((resolve) => (releaseDraft = resolve));
+    const slow: NegotiationModel = {
+      provider: 'offline',
+      model: 'slow',
+      draftProposal: async (input) => {
+        await draftReleased;
+        return offline.draftProposal(input);
+      },
+      reviewProposal: (input) => offline.reviewProposal(input),
+    };
+    worker = await startTestWorker(() => slow);
+    const simulation = await startSimulation(client, await tender({ approval: 'auto' }), { provider: 'offline' }, { taskQueue: worker.taskQueue });
+    const handle = client.workflow.getHandle(simulation.negotiations[0].negotiationId);
+    await eventually(() => handle.query(getStatus), (s) => s.phase === 'drafting');
+
+    await handle.signal(approve, { by: 'early-bird' });
+    const refused = await handle.executeUpdate(decisionUpdates.approve, { args: [{ by: 'early-bird' }] }).catch((e) => e);
+    releaseDraft();
+    const outcome = await eventually(() => negotiationStatus(client, handle.workflowId), (s) => s.phase === 'settled');
+
+    expect(refused.cause.message).toBe('no decision is pending: the negotiation is drafting in round 1');
+    expect(outcome.status).toBe('agreed');
+    expect(outcome.notices).toEqual(['Ignored approve from ops:early-bird: no decision is pending: the negotiation is drafting in round 1']);
+  });
+
+  it('takes a repeated decision with the same request id only once', async () => {
+    worker = await startTestWorker();
+    const id = await awaitingApproval(await tender());
+    const handle = client.workflow.getHandle(id);
+
+    const first = await handle.executeUpdate(decisionUpdates.approve, { args: [{ by: 'carol', requestId: 'req-7' }] });
+    const second = await handle.executeUpdate(decisionUpdates.approve, { args: [{ by: 'carol', requestId: 'req-7' }] }).catch((e) => e);
+
+    expect(first.status).toBe('agreed');
+    // Once settled, the workflow has closed: the repeat cannot change anything, and the transcript shows one approval.
+    expect(second).toBeInstanceOf(Error);
+    expect((await transcriptOf(client, id)).match(/\| Approval \|/g)).toHaveLength(1);
+  });
+
+  it('takes a decision sent after the worker was restarted', async () => {
+    worker = await startTestWorker();
+    const scenario = await tender();
+    const run = await runScenario(client, scenario, { provider: 'offline' }, { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir });
+    const id = run.outcomes![0].negotiationId;
+    await worker.stop();
+    worker = await startTestWorker(undefined, worker.taskQueue);
+
+    const outcome = await client.workflow.getHandle(id).executeUpdate(decisionUpdates.approve, { args: [{ by: 'dave' }] });
+
+    expect(outcome.status).toBe('agreed');
+  });
+
+  it('sends a revision request back to the vendor with its comment, and the next round drafts V3', async () => {
+    worker = await startTestWorker();
+    const id = await awaitingApproval(await tender());
+
+    const outcome = await client.workflow.getHandle(id).executeUpdate(decisionUpdates.requestRevision, { args: [{ by: 'erin', comment: 'add a training plan' }] });
+    const settled = await eventually(() => negotiationStatus(client, id), (s) => s.status === 'awaiting_approval' && s.version === 3);
+
+    expect(outcome.decision).toBe('requestRevision');
+    expect(settled.round).toBe(3);
+    expect(await transcriptOf(client, id)).toContain('| **ops:erin** | Approval | Requested revision of Proposal V2: add a training plan');
+  });
+
+  it('waits at the round limit when asked to, and a grant of more rounds resumes the negotiation', async () => {
+    worker = await startTestWorker();
+    const scenario = await tender({ maxRounds: 1, onRoundLimit: 'ask' });
+    const run = await runScenario(client, scenario, { provider: 'offline' }, { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir });
+    const id = run.outcomes![0].negotiationId;
+    expect(run.outcomes![0]).toMatchObject({ status: 'awaiting_approval', pendingGate: 'round_limit', version: 1 });
+    const handle = client.workflow.getHandle(id);
+
+    const refused = await handle.executeUpdate(decisionUpdates.extendRounds, { args: [{ by: 'fay', rounds: 0 }] }).catch((e) => e);
+    await handle.executeUpdate(decisionUpdates.extendRounds, { args: [{ by: 'fay', rounds: 1 }] });
+
+    expect(refused.cause.message).toBe('extendRounds needs "rounds", a whole number from 1');
+    // Round 2 is where Harbor Apps' bid is accepted, so the negotiation now waits at the acceptance gate.
+    const status = await eventually(() => negotiationStatus(client, id), (s) => s.status === 'awaiting_approval' && s.version === 2);
+    expect(status).toMatchObject({ pendingGate: 'acceptance', maxRounds: 2 });
+  });
+
+  it('expires a gate nobody decides within the approval timeout', async () => {
+    worker = await startTestWorker();
+    const run = await runScenario(client, await tender({ approvalTimeout: '2s', onApprovalTimeout: 'expire' }), { provider: 'offline' }, { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir });
+    const id = run.outcomes![0].negotiationId;
+
+    const status = await eventually(() => negotiationStatus(client, id), (s) => s.phase === 'settled');
+
+    expect(status.status).toBe('no_agreement');
+    expect(await transcriptOf(client, id)).toContain('| **Parley** | Outcome | No agreement: approval of Proposal V2 expired');
+  });
+
+  it('accepts plain JSON from the stock temporal CLI, and survives a malformed payload', async () => {
+    worker = await startTestWorker();
+    const id = await awaitingApproval(await tender());
+    const temporal = await findTemporalCli();
+    const cli = (...args: string[]) => promisify(execFile)(temporal, [...args, '--address', testAddress(), '--workflow-id', id]);
+
+    await cli('workflow', 'signal', '--name', 'approve', '--input', '"not an object"');
+    const query = await cli('workflow', 'query', '--type', 'getStatus', '--output', 'json');
+    await cli('workflow', 'signal', '--name', 'approve', '--input', '{"by":"ops"}');
+
+    expect(JSON.stringify(JSON.parse(query.stdout))).toContain('"status":"awaiting_approval"');
+    const status = await eventually(() => negotiationStatus(client, id), (s) => s.phase === 'settled');
+    expect(status).toMatchObject({ status: 'agreed', decidedBy: 'ops:ops' });
+    expect(status.notices).toEqual(['Ignored approve from ops:unknown: the payload must be a JSON object such as {"by": "alice"}']);
+  });
+
+  it('decides 100 negotiations awaiting approval at once', async () => {
+    worker = await startTestWorker();
+    const base = await tender();
+    const vendors = Array.from({ length: 100 }, (_, i) => ({ ...base.vendors[0], name: `Harbor Apps ${i + 1}` }));
+    const scenario: Scenario = { ...base, vendors, pairs: vendors.map((v) => ({ client: base.clients[0].name, vendor: v.name })) };
+    const run = await runScenario(client, scenario, { provider: 'offline' }, { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir });
+    expect(run.outcomes!.filter((o) => o.status === 'awaiting_approval')).toHaveLength(100);
+
+    const outcomes = await Promise.all(
+      run.outcomes!.map((o) => client.workflow.getHandle(o.negotiationId).executeUpdate(decisionUpdates.approve, { args: [{ by: 'batch', requestId: `batch-${o.negotiationId}` }] })),
+    );
+
+    expect(outcomes.every((o) => o.status === 'agreed')).toBe(true);
+  });
+});
