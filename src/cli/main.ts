@@ -22,6 +22,8 @@ const program = new Command('parley')
   .addCommand(listCommand())
   .addCommand(demoCommand());
 for (const command of decisionCommands()) program.addCommand(command);
+// Commander's own usage errors (an unknown flag, a bad choice) surface as exceptions, handled below.
+for (const command of program.commands) command.exitOverride();
 
 /** The one place where failures become a line on stderr and an exit code. */
 async function main(argv: string[]): Promise<number> {
