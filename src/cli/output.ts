@@ -15,7 +15,7 @@ const statusColour: Record<NegotiationStatus, (text: string) => string> = {
 export function outcomesTable(views: NegotiationStatusView[], workflowUrl?: (id: string) => string): string {
   const table = new Table({
     head: ['Client', 'Vendor', 'Status', 'Version', 'Last review', ...(workflowUrl ? ['Web UI'] : [])],
-    style: { head: [] },
+    style: { head: [], border: [] },
   });
   for (const view of views) {
     table.push([

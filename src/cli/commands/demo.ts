@@ -36,9 +36,12 @@ export function demoCommand(): Command {
       const running = worker.run();
       try {
         const run = await runScenario(client, scenario, llm, { wait: true, taskQueue: target.taskQueue });
-        console.log(outcomesTable(run.outcomes ?? [], webUiLink(uiUrl, target.namespace)));
+        const link = webUiLink(uiUrl, target.namespace);
+        console.log(outcomesTable(run.outcomes ?? []));
         console.log(`Transcript: ${run.transcriptFile}`);
-        console.log(`Simulation in the Web UI: ${webUiLink(uiUrl, target.namespace)(run.simulation.simulationId)}`);
+        console.log('In the Temporal Web UI:');
+        console.log(`  simulation  ${link(run.simulation.simulationId)}`);
+        for (const outcome of run.outcomes ?? []) console.log(`  ${outcome.client} ↔ ${outcome.vendor}  ${link(outcome.negotiationId)}`);
         if (options.keep) {
           console.error(pc.dim('Server and worker keep running (--keep); Ctrl-C stops them.'));
           await running;
