@@ -7,11 +7,17 @@ import {
   ModelSchemaError,
   ModelTruncatedError,
 } from '../src/activities/errors';
-import { DEFAULT_OPENAI_MODEL, OpenAiModel, openAiModelFromEnv } from '../src/activities/openai-model';
-import type { DraftProposalInput, ReviewProposalInput } from '../src/activities/types';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../src/activities';
+import { DEFAULT_OPENAI_MODEL, OpenAiModel, maxTokensParam, openAiModelFromEnv } from '../src/activities/openai-model';
+import { MAX_REPAIR_ANSWER_CHARS, type RepairState } from '../src/activities/repair';
+import type { DraftProposalInput, DraftProposalResult, ReviewProposalInput } from '../src/activities/types';
 import type { Client, Vendor } from '../src/scenario/schema';
 import {
   FakeOpenAiServer,
+  answered,
   completion,
   faults,
   sampleProposal,
@@ -401,8 +407,250 @@ describe('OpenAiModel', () => {
           expect(e.message).not.toContain(API_KEY);
           expect(e.stack ?? '').not.toContain(API_KEY);
         }
+        expect(JSON.stringify((err as ModelError).nextAttempt ?? {})).not.toContain(API_KEY);
       }
     });
+  });
+
+  describe('attempts', () => {
+    it('reports the tokens the API says the call used', async () => {
+      const answer = await model.draftAttempt(draftInput());
+
+      const { usage } = server.requests[0].reply!.body as {
+        usage: { prompt_tokens: number; completion_tokens: number };
+      };
+      expect(answer.usage).toEqual({ promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens });
+    });
+
+    it.each([
+      ['not JSON', () => faults.notJson(), /^\(root\): not valid JSON/],
+      ['JSON wrapped in chatter', (r: RecordedRequest) => faults.chatter(r), /text around the JSON object/],
+      ['JSON breaking the schema', () => faults.schemaViolating(), /^feature_list: /],
+    ])('sends an answer that is %s back on the next attempt with what was wrong', async (_label, fault, problem) => {
+      server.enqueue(fault);
+      const err = await failureOf(model.draftAttempt(draftInput()));
+      const badAnswer = answered(server.requests[0]).content;
+
+      await model.draftAttempt(draftInput(), { repair: err.nextAttempt });
+
+      expect(err.nextAttempt?.answer).toBe(badAnswer);
+      expect(err.nextAttempt?.problems?.[0]).toMatch(problem);
+      const [first, second] = server.requests.map(promptOf);
+      expect(second.slice(0, 2).map((m) => m.role)).toEqual(['system', 'user']);
+      expect(second[1]).toEqual(first[1]);
+      expect(second.slice(2)).toEqual([
+        { role: 'assistant', content: badAnswer },
+        {
+          role: 'user',
+          content: expect.stringMatching(/^Your answer was invalid: .*answer again with valid JSON only/is),
+        },
+      ]);
+      expect(second[3].content).toContain(err.nextAttempt!.problems![0]);
+    });
+
+    it('keeps the repair text bounded however long the bad answer was', async () => {
+      server.enqueue(completion(`Sure. ${'blah '.repeat(50_000)}`));
+
+      const err = await failureOf(model.draftAttempt(draftInput()));
+
+      expect(err.nextAttempt!.answer!.length).toBeLessThanOrEqual(MAX_REPAIR_ANSWER_CHARS + 10);
+      expect(JSON.stringify(err.nextAttempt).length).toBeLessThan(8_000);
+    });
+
+    it('switches to JSON mode with the schema in the prompt when the server ignored structured output', async () => {
+      server.enqueue(faults.schemaViolating());
+      const err = await failureOf(model.draftAttempt(draftInput()));
+
+      const answer = await model.draftAttempt(draftInput(), { repair: err.nextAttempt });
+
+      expect(answer.document).toEqual(sampleProposal());
+      expect(err.nextAttempt?.format).toBe('json_object');
+      const retry = server.requests[1];
+      expect(retry.body.response_format).toEqual({ type: 'json_object' });
+      expect(promptOf(retry)[0].content).toContain('"technical_design"');
+      expect(promptOf(retry)[0].content).toContain('JSON schema');
+    });
+
+    it('keeps structured output when only a length constraint broke the schema', async () => {
+      server.enqueue(completion(JSON.stringify(sampleProposal({ technical_design: '' }))));
+
+      const err = await failureOf(model.draftAttempt(draftInput()));
+
+      expect(err).toBeInstanceOf(ModelSchemaError);
+      expect(err.nextAttempt?.format).toBeUndefined();
+      expect(err.nextAttempt?.problems).toEqual([expect.stringMatching(/^technical_design: /)]);
+    });
+
+    it('falls back to JSON mode, then to the prompt alone, when the server rejects response_format', async () => {
+      server.enqueue(faults.responseFormatUnsupported(), {
+        ...faults.responseFormatUnsupported(),
+        body: { error: { message: "'response_format' is not supported", type: 'invalid_request_error' } },
+      });
+
+      const first = await failureOf(model.reviewAttempt(reviewInput()));
+      const second = await failureOf(model.reviewAttempt(reviewInput(), { repair: first.nextAttempt }));
+      const answer = await model.reviewAttempt(reviewInput(), { repair: second.nextAttempt });
+
+      expect(first).toMatchObject({
+        code: 'MODEL_BAD_REQUEST',
+        isRetryable: true,
+        nextAttempt: { format: 'json_object' },
+      });
+      expect(second).toMatchObject({ code: 'MODEL_BAD_REQUEST', isRetryable: true, nextAttempt: { format: 'none' } });
+      expect(answer.document).toEqual(sampleReview());
+      expect(server.requests.map((r) => r.body.response_format?.type)).toEqual([
+        'json_schema',
+        'json_object',
+        undefined,
+      ]);
+      expect(promptOf(server.requests[2])[0].content).toContain('"overall_satisfaction"');
+    });
+
+    it('gives up at once when the server rejects even a request without response_format', async () => {
+      server.enqueue(faults.responseFormatUnsupported());
+
+      const err = await failureOf(model.reviewAttempt(reviewInput(), { repair: { format: 'none' } }));
+
+      expect(err).toMatchObject({ code: 'MODEL_BAD_REQUEST', isRetryable: false });
+    });
+
+    it('asks for more output room after a cut-off answer, doubling it each time up to a cap', async () => {
+      server.enqueue(faults.truncated(), faults.truncated(), faults.truncated(), faults.truncated());
+
+      const limits: (number | undefined)[] = [];
+      let repair: RepairState | undefined;
+      for (let i = 0; i < 4; i++) {
+        const err = await failureOf(model.draftAttempt(draftInput(), { repair }));
+        expect(err).toBeInstanceOf(ModelTruncatedError);
+        repair = err.nextAttempt;
+        limits.push(repair?.maxTokens);
+      }
+      await model.draftAttempt(draftInput(), { repair });
+
+      expect(limits).toEqual([4_096, 8_192, 16_384, 16_384]);
+      expect(server.requests.map((r) => r.body.max_tokens)).toEqual([undefined, 4_096, 8_192, 16_384, 16_384]);
+      expect(repair?.answer).toBeUndefined();
+    });
+
+    it('limits the answer with max_completion_tokens on OpenAI and max_tokens on compatible servers', () => {
+      expect(maxTokensParam('https://api.openai.com/v1')).toBe('max_completion_tokens');
+      expect(maxTokensParam('http://localhost:11434/v1')).toBe('max_tokens');
+      expect(maxTokensParam(server.baseURL)).toBe('max_tokens');
+    });
+
+    it('carries what earlier attempts learnt through a rate limit, and adds up the tokens of every attempt', async () => {
+      server.enqueue(faults.schemaViolating(), faults.rateLimited(1));
+
+      const first = await failureOf(model.draftAttempt(draftInput()));
+      const second = await failureOf(model.draftAttempt(draftInput(), { repair: first.nextAttempt }));
+      const answer = await model.draftAttempt(draftInput(), { repair: second.nextAttempt });
+
+      expect(second.nextAttempt).toEqual(first.nextAttempt);
+      expect(promptOf(server.requests[2]).map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+      const usages = [server.requests[0], server.requests[2]].map((r) => answered(r).usage!);
+      expect(answer.usage).toEqual({
+        promptTokens: usages[0].prompt_tokens + usages[1].prompt_tokens,
+        completionTokens: usages[0].completion_tokens + usages[1].completion_tokens,
+      });
+    });
+  });
+});
+
+describe('the model activities', () => {
+  let server: FakeOpenAiServer;
+  let activities: ReturnType<typeof createActivities>;
+
+  beforeAll(async () => {
+    server = await FakeOpenAiServer.start();
+    const model = new OpenAiModel({ apiKey: API_KEY, baseURL: server.baseURL, model: 'gpt-test', timeoutMs: 5_000 });
+    activities = createActivities(() => model);
+  });
+  beforeEach(() => server.reset());
+  afterAll(async () => {
+    await server.close();
+  });
+
+  /** Runs one attempt of draftProposal as Temporal would, with the heartbeat details the last attempt left. */
+  async function runAttempt(
+    heartbeatDetails?: unknown,
+  ): Promise<{ result?: DraftProposalResult; failure?: ApplicationFailure; heartbeats: unknown[] }> {
+    const env = new MockActivityEnvironment({ heartbeatDetails });
+    const heartbeats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+    try {
+      return { result: await env.run(activities.draftProposal, draftInput()), heartbeats };
+    } catch (err) {
+      return { failure: err as ApplicationFailure, heartbeats };
+    }
+  }
+
+  it('asks Temporal to wait at least as long as a 429 Retry-After says', async () => {
+    server.enqueue(faults.rateLimited(3));
+
+    const { failure } = await runAttempt();
+
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: 'MODEL_RATE_LIMITED', nonRetryable: false });
+    expect(msToNumber(failure!.nextRetryDelay!)).toBeGreaterThanOrEqual(3_000);
+  });
+
+  it('leaves the retry delay to the policy when the server names none', async () => {
+    server.enqueue(faults.serverError());
+
+    const { failure } = await runAttempt();
+
+    expect(failure).toMatchObject({ type: 'MODEL_SERVER_ERROR', nonRetryable: false });
+    expect(failure!.nextRetryDelay).toBeUndefined();
+  });
+
+  it('carries the repair turn to the next attempt in its heartbeat details', async () => {
+    server.enqueue(faults.notJson());
+    const first = await runAttempt();
+
+    const second = await runAttempt(first.heartbeats.at(-1));
+
+    expect(first.failure).toMatchObject({ type: 'MODEL_INVALID_JSON', nonRetryable: false });
+    expect(first.heartbeats).toEqual([{ repair: expect.objectContaining({ answer: expect.any(String) }) }]);
+    expect(second.result?.proposal).toEqual(sampleProposal());
+    expect(promptOf(server.requests[1]).map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+  });
+
+  it('returns the usage of the successful attempt and of the failed ones before it', async () => {
+    server.enqueue(faults.truncated());
+    const first = await runAttempt();
+
+    const second = await runAttempt(first.heartbeats.at(-1));
+
+    const usages = server.requests.map((r) => answered(r).usage!);
+    expect(second.result?.usage).toEqual({
+      promptTokens: usages[0].prompt_tokens + usages[1].prompt_tokens,
+      completionTokens: usages[0].completion_tokens + usages[1].completion_tokens,
+    });
+  });
+
+  it('ignores heartbeat details it does not understand', async () => {
+    const { result } = await runAttempt({ repair: { answer: 42, maxTokens: 'lots', format: 'xml' } });
+
+    expect(result?.proposal).toEqual(sampleProposal());
+    expect(promptOf(server.requests[0])).toHaveLength(2);
+    expect(server.requests[0].body.max_tokens).toBeUndefined();
+  });
+
+  it('reports a cancelled call as cancelled, never as a failure of the model', async () => {
+    server.enqueue(faults.slow(10_000));
+    const env = new MockActivityEnvironment();
+    const heartbeats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+    const call = env.run(activities.draftProposal, draftInput()).catch((err: unknown) => err);
+    await server.waitForRequests(1);
+
+    env.cancel();
+    const err = await call;
+
+    expect(err).toBeInstanceOf(CancelledFailure);
+    expect(heartbeats).toEqual([]);
+    await waitUntil(() => server.requests[0].abortedByClient);
+    expect(server.requests[0].abortedByClient).toBe(true);
   });
 });
 

@@ -1,3 +1,5 @@
+import type { RepairState } from './repair';
+
 /**
  * Typed failures of the model layer. Each carries a stable `code` (the Temporal failure type the activities
  * report) and says whether trying again can help, so the activity layer can tell Temporal's retry policy
@@ -24,6 +26,12 @@ export abstract class ModelError extends Error {
   abstract readonly code: ModelErrorCode;
   /** Whether the same call may succeed later: true for rate limits and outages, false for bad configuration. */
   readonly isRetryable: boolean;
+  /**
+   * What the next attempt of the same call should do differently (send the bad answer back, ask for more
+   * output room, use another response format), set by the model that threw it. The activity carries it to the
+   * next attempt in its heartbeat details.
+   */
+  nextAttempt?: RepairState;
 
   protected constructor(message: string, options: { isRetryable: boolean; cause?: unknown }) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -101,7 +109,12 @@ export class ModelTruncatedError extends ModelError {
 export class ModelInvalidJsonError extends ModelError {
   readonly code = 'MODEL_INVALID_JSON' as const;
 
-  constructor(message: string, cause?: unknown) {
+  constructor(
+    message: string,
+    cause?: unknown,
+    /** What is wrong with the text, in words for the model to read on the next attempt. */
+    readonly reason?: string,
+  ) {
     super(message, { isRetryable: true, cause });
   }
 }
@@ -110,6 +123,8 @@ export class ModelInvalidJsonError extends ModelError {
 export interface SchemaIssue {
   path: string;
   message: string;
+  /** The validator's issue code (`invalid_type`, `too_small`, ...), when known. */
+  code?: string;
 }
 
 /**

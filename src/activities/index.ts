@@ -1,5 +1,13 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { proposalSchema, reviewSchema } from '../negotiation/documents';
+import {
+  isAttemptAware,
+  nextAttemptOf,
+  repairDetails,
+  repairFromHeartbeat,
+  type ModelAnswer,
+  type RepairState,
+} from './repair';
 import type {
   DraftProposalInput,
   DraftProposalResult,
@@ -7,6 +15,7 @@ import type {
   NegotiationModel,
   ReviewProposalInput,
   ReviewProposalResult,
+  TokenUsage,
 } from './types';
 
 /** Finds the engine for a simulation's choice; the worker builds it from its own environment. */
@@ -15,21 +24,68 @@ export type ModelResolver = (choice: LlmChoice) => NegotiationModel;
 /**
  * The two business steps of a negotiation, one model call each. What the model returns is validated again
  * here, so nothing invalid reaches the workflow's state whatever the engine.
+ *
+ * Temporal's retry policy owns the retries. An attempt that fails records in its heartbeat details what the
+ * next attempt should do differently (send the bad answer back with what was wrong with it, ask for more
+ * output room, ask for JSON another way), and the next attempt starts from there.
  */
 export function createActivities(resolveModel: ModelResolver) {
   return {
     async draftProposal(input: DraftProposalInput): Promise<DraftProposalResult> {
       const model = resolveForActivity(resolveModel, input.llm);
-      const proposal = await callModel(() => model.draftProposal(input, Context.current().cancellationSignal));
-      return { proposal: proposalSchema.parse(proposal), provider: model.provider, model: model.model };
+      const { document, usage } = await attempt((signal, repair) =>
+        isAttemptAware(model)
+          ? model.draftAttempt(input, { signal, repair })
+          : model.draftProposal(input, signal).then((proposal) => ({ document: proposal })),
+      );
+      return {
+        proposal: proposalSchema.parse(document),
+        provider: model.provider,
+        model: model.model,
+        ...usageField(usage),
+      };
     },
 
     async reviewProposal(input: ReviewProposalInput): Promise<ReviewProposalResult> {
       const model = resolveForActivity(resolveModel, input.llm);
-      const review = await callModel(() => model.reviewProposal(input, Context.current().cancellationSignal));
-      return { review: reviewSchema.parse(review), provider: model.provider, model: model.model };
+      const { document, usage } = await attempt((signal, repair) =>
+        isAttemptAware(model)
+          ? model.reviewAttempt(input, { signal, repair })
+          : model.reviewProposal(input, signal).then((review) => ({ document: review })),
+      );
+      return {
+        review: reviewSchema.parse(document),
+        provider: model.provider,
+        model: model.model,
+        ...usageField(usage),
+      };
     },
   };
+}
+
+/**
+ * Runs one attempt of a model call: reads what the previous attempt left in the heartbeat details, and when
+ * this one fails, leaves what the next one needs the same way before reporting the failure.
+ */
+async function attempt<T>(
+  call: (signal: AbortSignal, repair: RepairState | undefined) => Promise<ModelAnswer<T>>,
+): Promise<ModelAnswer<T>> {
+  const context = Context.current();
+  const signal = context.cancellationSignal;
+  try {
+    return await call(signal, repairFromHeartbeat(context.info.heartbeatDetails));
+  } catch (err) {
+    // A cancelled activity reports the cancellation as it is, never as a failure of the model.
+    if (signal.aborted) throw err;
+    const next = nextAttemptOf(err);
+    if (next) context.heartbeat(repairDetails(next));
+    throw toFailure(err);
+  }
+}
+
+/** Usage only when there is some, so offline results stay as they were. */
+function usageField(usage: TokenUsage | undefined): { usage?: TokenUsage } {
+  return usage ? { usage } : {};
 }
 
 export type Activities = ReturnType<typeof createActivities>;
@@ -42,6 +98,8 @@ function resolveForActivity(resolveModel: ModelResolver, choice: LlmChoice): Neg
 interface ClassifiedError extends Error {
   code: string;
   isRetryable: boolean;
+  /** How long the server asked us to wait before trying again (Retry-After). */
+  retryAfterMs?: number;
 }
 
 function isClassified(err: unknown): err is ClassifiedError {
@@ -51,20 +109,15 @@ function isClassified(err: unknown): err is ClassifiedError {
 /** Turns the model layer's typed errors into failures Temporal's retry policy understands. */
 function toFailure(err: unknown): unknown {
   if (!isClassified(err)) return err;
+  const retryAfter = err.isRetryable && typeof err.retryAfterMs === 'number' && err.retryAfterMs > 0;
   return ApplicationFailure.create({
     type: err.code,
     message: err.message,
     nonRetryable: !err.isRetryable,
+    // The next attempt waits at least as long as the server asked, whatever the policy's backoff says.
+    ...(retryAfter ? { nextRetryDelay: Math.ceil(err.retryAfterMs!) } : {}),
     cause: err,
   });
-}
-
-async function callModel<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    throw toFailure(err);
-  }
 }
 
 function callSync<T>(call: () => T): T {

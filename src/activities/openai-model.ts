@@ -6,6 +6,7 @@ import { proposalSchema, reviewSchema, type Proposal, type Review } from '../neg
 import {
   ModelApiError,
   ModelConfigError,
+  ModelError,
   ModelInvalidJsonError,
   ModelRefusalError,
   ModelSchemaError,
@@ -13,14 +14,31 @@ import {
   type ModelApiErrorCode,
   type SchemaIssue,
 } from './errors';
-import { clientMessages, vendorMessages, type PromptMessage } from './prompts';
-import type { DraftProposalInput, LlmChoice, NegotiationModel, ReviewProposalInput } from './types';
+import { clientMessages, repairTurn, vendorMessages, withSchemaInPrompt, type PromptMessage } from './prompts';
+import {
+  addUsage,
+  boundRepair,
+  type AttemptAwareModel,
+  type AttemptOptions,
+  type ModelAnswer,
+  type RepairState,
+  type ResponseFormatMode,
+} from './repair';
+import type { DraftProposalInput, LlmChoice, ReviewProposalInput, TokenUsage } from './types';
 
 /** The model used when neither the simulation nor `PARLEY_MODEL` names one. */
 export const DEFAULT_OPENAI_MODEL = 'gpt-4o-mini';
 
 /** The API's own address, passed explicitly so that only the options we are given decide where requests go. */
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
+
+/**
+ * Output room asked for after an answer was cut off, doubled on each further cut, up to
+ * {@link MAX_OUTPUT_TOKENS}. The first attempt leaves the limit to the server.
+ */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
+/** The most output room ever asked for: what current OpenAI models allow for a completion. */
+export const MAX_OUTPUT_TOKENS = 16_384;
 
 /** How long one request may take; a long Chinese proposal takes well under a minute on current models. */
 export const DEFAULT_OPENAI_TIMEOUT_MS = 120_000;
@@ -55,11 +73,13 @@ const responseFormats = {
  * Plays both sides of a negotiation with a model behind the Chat Completions API: one request per document,
  * with structured output, validated here against the domain schemas.
  */
-export class OpenAiModel implements NegotiationModel {
+export class OpenAiModel implements AttemptAwareModel {
   readonly provider = 'openai' as const;
   readonly model: string;
   readonly #client: OpenAI;
   readonly #timeoutMs: number;
+  /** See {@link maxTokensParam}. */
+  readonly #maxTokensParam: 'max_completion_tokens' | 'max_tokens';
   /** Kept only to scrub it out of error messages that a server might echo it into. */
   readonly #apiKey: string;
 
@@ -67,9 +87,11 @@ export class OpenAiModel implements NegotiationModel {
     this.model = options.model;
     this.#apiKey = options.apiKey;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_OPENAI_TIMEOUT_MS;
+    const baseURL = options.baseURL ?? DEFAULT_OPENAI_BASE_URL;
+    this.#maxTokensParam = maxTokensParam(baseURL);
     this.#client = new OpenAI({
       apiKey: options.apiKey,
-      baseURL: options.baseURL ?? DEFAULT_OPENAI_BASE_URL,
+      baseURL,
       // Retries belong to Temporal's retry policy, which backs off durably, survives worker restarts and shows
       // every attempt in the history. Retries inside the client would multiply with those and hide in one attempt.
       maxRetries: 0,
@@ -79,26 +101,46 @@ export class OpenAiModel implements NegotiationModel {
 
   /** Asks the vendor's model for proposal `input.version`; the version written is always the one asked for. */
   async draftProposal(input: DraftProposalInput, signal?: AbortSignal): Promise<Proposal> {
-    const content = await this.#complete('proposal', vendorMessages(input), signal);
-    const value = parseJson('proposal', content, this.#apiKey);
-    // The workflow owns the version number, so a model's slip there is no reason to fail the call.
-    const withVersion = isObject(value) ? { ...value, version: input.version } : value;
-    return validate('proposal', proposalSchema, withVersion);
+    return (await this.draftAttempt(input, { signal })).document;
   }
 
   /** Asks the client's model to review `input.proposal` in round `input.round`. */
   async reviewProposal(input: ReviewProposalInput, signal?: AbortSignal): Promise<Review> {
-    const content = await this.#complete('review', clientMessages(input), signal);
-    return validate('review', reviewSchema, parseJson('review', content, this.#apiKey));
+    return (await this.reviewAttempt(input, { signal })).document;
   }
 
-  /** Sends one request and returns the answer's text, or throws a typed error saying why there is none. */
-  async #complete(kind: DocumentKind, messages: PromptMessage[], signal?: AbortSignal): Promise<string> {
-    const body: ChatCompletionCreateParamsNonStreaming = {
-      model: this.model,
-      messages,
-      response_format: responseFormats[kind],
-    };
+  /**
+   * One attempt at proposal `input.version`, starting from what the previous attempt left (`options.repair`).
+   * A failure carries, as `nextAttempt`, what the attempt after it should do differently.
+   */
+  async draftAttempt(input: DraftProposalInput, options: AttemptOptions = {}): Promise<ModelAnswer<Proposal>> {
+    return this.#attempt('proposal', vendorMessages(input), options, (value) =>
+      // The workflow owns the version number, so a model's slip there is no reason to fail the call.
+      validate('proposal', proposalSchema, isObject(value) ? { ...value, version: input.version } : value),
+    );
+  }
+
+  /** One attempt at the review of `input.proposal`; see {@link draftAttempt}. */
+  async reviewAttempt(input: ReviewProposalInput, options: AttemptOptions = {}): Promise<ModelAnswer<Review>> {
+    return this.#attempt('review', clientMessages(input), options, (value) => validate('review', reviewSchema, value));
+  }
+
+  async #attempt<T>(
+    kind: DocumentKind,
+    prompt: PromptMessage[],
+    { signal, repair = {} }: AttemptOptions,
+    accept: (value: unknown) => T,
+  ): Promise<ModelAnswer<T>> {
+    const format = repair.format ?? 'json_schema';
+    const messages = [
+      ...(format === 'json_schema' ? prompt : withSchemaInPrompt(prompt, responseFormats[kind].json_schema.schema)),
+      ...(repair.answer !== undefined ? repairTurn(repair.answer, repair.problems ?? []) : []),
+    ];
+    const body: ChatCompletionCreateParamsNonStreaming = { model: this.model, messages };
+    if (format === 'json_schema') body.response_format = responseFormats[kind];
+    if (format === 'json_object') body.response_format = { type: 'json_object' };
+    if (repair.maxTokens !== undefined) body[this.#maxTokensParam] = repair.maxTokens;
+
     let completion: ChatCompletion;
     const started = performance.now();
     try {
@@ -107,9 +149,26 @@ export class OpenAiModel implements NegotiationModel {
       // A cancelled activity must end with the reason Temporal aborted it with, so the worker reports the
       // activity as cancelled rather than failed.
       if (signal?.aborted) throw signal.reason ?? err;
-      throw this.#apiError(err, performance.now() - started);
+      const failure = this.#apiError(err, performance.now() - started, format);
+      if (failure instanceof ModelError) failure.nextAttempt = boundRepair({ ...repair, ...failure.nextAttempt });
+      throw failure;
     }
 
+    const spent = addUsage(repair.spent, usageOf(completion));
+    let content: string | undefined;
+    try {
+      content = this.#content(kind, completion);
+      return { document: accept(parseJson(kind, content, this.#apiKey)), usage: spent };
+    } catch (err) {
+      if (err instanceof ModelError) {
+        err.nextAttempt = boundRepair(this.#nextAfterAnswer(repair, err, content, spent, completion));
+      }
+      throw err;
+    }
+  }
+
+  /** Reads the answer's text out of a completion, or throws a typed error saying why there is none. */
+  #content(kind: DocumentKind, completion: ChatCompletion): string {
     const choice = completion.choices[0];
     if (!choice) throw new ModelInvalidJsonError(`The model returned no ${kind}: the answer has no choices`);
     const { message, finish_reason: finishReason } = choice;
@@ -127,8 +186,38 @@ export class OpenAiModel implements NegotiationModel {
     return message.content;
   }
 
+  /** What the attempt after an unusable answer should do differently. */
+  #nextAfterAnswer(
+    repair: RepairState,
+    err: ModelError,
+    content: string | undefined,
+    spent: TokenUsage | undefined,
+    completion: ChatCompletion,
+  ): RepairState {
+    const next: RepairState = { ...repair, spent };
+    if (err instanceof ModelTruncatedError) {
+      // More room, not a repair turn: the cut-off text is no answer to correct.
+      const room = repair.maxTokens ?? completion.usage?.completion_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS / 2;
+      next.maxTokens = Math.min(MAX_OUTPUT_TOKENS, Math.max(DEFAULT_MAX_OUTPUT_TOKENS, 2 * room));
+      return next;
+    }
+    if (content === undefined) return next;
+    if (err instanceof ModelInvalidJsonError || err instanceof ModelSchemaError) {
+      next.answer = scrub(content, this.#apiKey);
+      next.problems = problemsOf(err, this.#apiKey);
+      // Strict structured output cannot produce text that is not JSON, or a wrong type, a missing field or an
+      // unknown value; a server that did has ignored it. JSON mode with the schema in the prompt is then the
+      // better request. Only lengths (left out of the wire schema) can break the schema under strict mode.
+      const ignored =
+        err instanceof ModelInvalidJsonError ||
+        (err as ModelSchemaError).issues.some((issue) => issue.code !== 'too_small' && issue.code !== 'too_big');
+      if ((repair.format ?? 'json_schema') === 'json_schema' && ignored) next.format = 'json_object';
+    }
+    return next;
+  }
+
   /** Classifies what the client threw: transient failures are retryable, requests the API refuses are not. */
-  #apiError(err: unknown, elapsedMs: number): unknown {
+  #apiError(err: unknown, elapsedMs: number, format: ResponseFormatMode): unknown {
     const key = this.#apiKey;
     // The client recognises its own timeout by the abort error's name, which it loses when fetch runs in another
     // realm (as under jest) and then reports a plain connection error; the time spent tells them apart anyway.
@@ -151,13 +240,18 @@ export class OpenAiModel implements NegotiationModel {
     }
     if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
       const { code, isRetryable } = classifyStatus(err.status);
-      return new ModelApiError(`The model's API failed (model ${this.model}): ${scrub(err.message, key)}`, {
+      // A server that lacks structured output (or JSON mode) says so with a 400 about response_format; the
+      // next attempt asks in a way it understands instead, so this one is worth retrying.
+      const fallback = err.status === 400 && rejectsResponseFormat(err.message) ? fallbackFormat(format) : undefined;
+      const failure = new ModelApiError(`The model's API failed (model ${this.model}): ${scrub(err.message, key)}`, {
         code,
-        isRetryable,
+        isRetryable: isRetryable || fallback !== undefined,
         status: err.status,
         retryAfterMs: retryAfterMs(err.headers),
         cause: scrubError(err, key),
       });
+      if (fallback) failure.nextAttempt = { format: fallback };
+      return failure;
     }
     return scrubError(err, key);
   }
@@ -193,6 +287,41 @@ function classifyStatus(status: number): { code: ModelApiErrorCode; isRetryable:
   return { code: 'MODEL_BAD_REQUEST', isRetryable: false };
 }
 
+/**
+ * The request field that limits the answer's length: OpenAI's API wants `max_completion_tokens` (reasoning
+ * models reject `max_tokens`), while OpenAI-compatible servers know `max_tokens` far more widely.
+ */
+export function maxTokensParam(baseURL: string): 'max_completion_tokens' | 'max_tokens' {
+  return /^https:\/\/api\.openai\.com(\/|$)/.test(baseURL) ? 'max_completion_tokens' : 'max_tokens';
+}
+
+/** Whether a 400's message is about the response format we asked for. */
+function rejectsResponseFormat(message: string): boolean {
+  return /response_format|json_schema|json_object|structured output/i.test(message);
+}
+
+/** The next, plainer way to ask for JSON, or none when the plainest was rejected too. */
+function fallbackFormat(format: ResponseFormatMode): ResponseFormatMode | undefined {
+  if (format === 'json_schema') return 'json_object';
+  if (format === 'json_object') return 'none';
+  return undefined;
+}
+
+/** The API's token counts, when it reported them. */
+function usageOf(completion: ChatCompletion): TokenUsage | undefined {
+  const usage = completion.usage;
+  if (!usage || typeof usage.prompt_tokens !== 'number' || typeof usage.completion_tokens !== 'number')
+    return undefined;
+  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
+}
+
+/** What to tell the model about its invalid answer, one `path: message` each, without the API key. */
+function problemsOf(err: ModelError, apiKey: string): string[] {
+  if (err instanceof ModelSchemaError)
+    return err.issues.map((issue) => scrub(`${issue.path}: ${issue.message}`, apiKey));
+  return [scrub(`(root): ${(err as ModelInvalidJsonError).reason ?? err.message}`, apiKey)];
+}
+
 /** Reads `retry-after-ms` (OpenAI's) or `retry-after` (seconds or an HTTP date). */
 function retryAfterMs(headers: Headers | undefined): number | undefined {
   const ms = Number(headers?.get('retry-after-ms') ?? Number.NaN);
@@ -205,17 +334,36 @@ function retryAfterMs(headers: Headers | undefined): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-/** Parses the answer's text, accepting the ```json fence that servers without structured output often add. */
+/**
+ * Parses the answer's text, accepting the ```json fence that servers without structured output often add. Text
+ * around the JSON is not accepted: the model is asked again, with its answer and what was wrong with it.
+ */
 function parseJson(kind: DocumentKind, content: string, apiKey: string): unknown {
   const text = stripCodeFence(content);
   try {
     return JSON.parse(text);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = hasJsonInside(text)
+      ? 'there is text around the JSON object; send the JSON object alone'
+      : `not valid JSON (${err instanceof Error ? err.message : String(err)})`;
     throw new ModelInvalidJsonError(
       `The model's ${kind} is not valid JSON (${reason}): ${excerpt(scrub(text, apiKey))}`,
       scrubError(err, apiKey),
+      scrub(reason, apiKey),
     );
+  }
+}
+
+/** Whether the text holds a JSON object between other words: a model's chatter around its answer. */
+function hasJsonInside(text: string): boolean {
+  const start = text.indexOf('{');
+  const end = text.lastIndexOf('}');
+  if (start < 0 || end <= start) return false;
+  try {
+    JSON.parse(text.slice(start, end + 1));
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -230,6 +378,7 @@ function validate<T>(kind: DocumentKind, schema: z.ZodType<T>, value: unknown): 
   const issues: SchemaIssue[] = result.error.issues.map((issue) => ({
     path: issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)',
     message: issue.message,
+    code: issue.code,
   }));
   throw new ModelSchemaError(
     `The model's ${kind} does not match its schema: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,

@@ -7,8 +7,40 @@ import type { DraftProposalInput, ReviewProposalInput } from './types';
  * proposal and review), never the history of the negotiation, so a prompt's size does not grow with the round.
  */
 export interface PromptMessage {
-  role: 'system' | 'user';
+  role: 'system' | 'user' | 'assistant';
   content: string;
+}
+
+/**
+ * The turn that asks the model to fix its previous answer: the answer itself, as the model's own turn, then
+ * what was wrong with it. Sent on the attempt after an answer that was not JSON, had text around the JSON or
+ * broke the schema.
+ */
+export function repairTurn(answer: string, problems: string[]): PromptMessage[] {
+  const listed = problems.length > 0 ? problems.join('; ') : 'it is not a valid JSON object';
+  return [
+    { role: 'assistant', content: answer },
+    {
+      role: 'user',
+      content:
+        `Your answer was invalid: ${listed}. ` +
+        'Answer again with valid JSON only: a single JSON object with exactly the fields asked for, ' +
+        'no text before or after it and no code fence.',
+    },
+  ];
+}
+
+/**
+ * What servers without structured output are told instead: the JSON schema, in the system message. The
+ * answer is validated against the full schema all the same.
+ */
+export function withSchemaInPrompt(messages: PromptMessage[], schema: unknown): PromptMessage[] {
+  const instruction = `The JSON object must match this JSON schema:\n${JSON.stringify(schema)}`;
+  return messages.map((message, index) =>
+    index === 0 && message.role === 'system'
+      ? { ...message, content: `${message.content}\n\n${instruction}` }
+      : message,
+  );
 }
 
 /** The messages that ask the vendor for proposal `input.version`, revising the last one when there is one. */

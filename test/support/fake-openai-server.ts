@@ -13,6 +13,10 @@ export interface RecordedRequest {
   rawBody: string;
   /** Set when the client closed the connection before the answer was sent (an aborted or timed-out call). */
   abortedByClient: boolean;
+  /** When the request arrived (`Date.now()`). */
+  receivedAt: number;
+  /** The answer given, once decided. */
+  reply?: FakeReply;
 }
 
 /** How to answer one request. */
@@ -28,9 +32,33 @@ export interface FakeReply {
 /** Decides the answer to a request; may look at what was sent. */
 export type FakeHandler = (request: RecordedRequest) => FakeReply | Promise<FakeReply>;
 
-/** Which document a request asks for, read from the name of its json_schema response format. */
+/**
+ * Which document a request asks for: the name of its json_schema response format, or, when the request asks
+ * for JSON another way, the prompt (only a client's instructions name `overall_satisfaction`).
+ */
 export function requestedDocument(request: RecordedRequest): string | undefined {
-  return request.body?.response_format?.json_schema?.name;
+  const name = request.body?.response_format?.json_schema?.name;
+  if (name !== undefined) return name;
+  const system: unknown = request.body?.messages?.[0]?.content;
+  if (typeof system !== 'string') return undefined;
+  if (system.includes('overall_satisfaction')) return 'review';
+  if (system.includes('technical_design')) return 'proposal';
+  return undefined;
+}
+
+/** A valid document of the kind `request` asks for, as JSON text. */
+export function documentFor(request: RecordedRequest): string {
+  return JSON.stringify(requestedDocument(request) === 'review' ? sampleReview() : sampleProposal());
+}
+
+/** What the server answered a request with, when it was a completion: its text and its usage. */
+export function answered(request: RecordedRequest): {
+  content: string | null;
+  usage: { prompt_tokens: number; completion_tokens: number } | undefined;
+} {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the reply body is the wire format
+  const body = request.reply?.body as any;
+  return { content: body?.choices?.[0]?.message?.content ?? null, usage: body?.usage };
 }
 
 /** A valid proposal, as a model would write it. */
@@ -117,15 +145,23 @@ export const faults = {
       code: 'model_not_found',
     }),
   badRequest: (): FakeReply =>
-    apiError(400, "Invalid schema for response_format 'proposal'.", { code: 'invalid_request_error' }),
+    apiError(400, "Invalid value for 'temperature': expected a number.", { code: 'invalid_request_error' }),
+  /** What a server without structured output answers to a json_schema response format. */
+  responseFormatUnsupported: (): FakeReply =>
+    apiError(400, "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", {
+      code: 'invalid_request_error',
+    }),
   /** Answers `reply` (by default a valid document) only after `ms`. */
   slow: (ms: number, reply: FakeReply = {}): FakeReply => ({ ...reply, delayMs: ms }),
   truncated: (): FakeReply => completion('{"version": 1, "technical_design": "Cloud-nat', { finishReason: 'length' }),
   codeFenced: (document: unknown): FakeReply => completion('```json\n' + JSON.stringify(document, null, 2) + '\n```'),
   notJson: (): FakeReply => completion('Here is my proposal: we will build a great system.'),
-  /** A proposal whose `feature_list` is a string, not a list. */
-  schemaViolating: (): FakeReply =>
-    completion(JSON.stringify({ ...sampleProposal(), feature_list: 'caching, dashboards' })),
+  /** A valid document of the kind asked for, with the chatter models put around it. */
+  chatter: (request: RecordedRequest, marker = ''): FakeReply =>
+    completion(`Sure! Here is the document${marker}:\n${documentFor(request)}\nLet me know if you need changes.`),
+  /** A proposal whose `feature_list` is a string, not a list (`marker` makes each one tell apart). */
+  schemaViolating: (marker = ''): FakeReply =>
+    completion(JSON.stringify({ ...sampleProposal(), feature_list: `caching, dashboards${marker}` })),
   refusal: (text = "I'm sorry, I can't help with that."): FakeReply => completion(null, { refusal: text }),
 };
 
@@ -194,6 +230,14 @@ export class FakeOpenAiServer {
     return new Promise((resolve) => this.#waiters.push({ count, resolve }));
   }
 
+  /** Forgets the requests, the queued replies and the handler, for the next test. */
+  reset(): this {
+    this.requests.length = 0;
+    this.#queue.length = 0;
+    this.#handler = undefined;
+    return this;
+  }
+
   /** Stops listening, drops open connections and pending answers. */
   async close(): Promise<void> {
     for (const timer of this.#timers) clearTimeout(timer);
@@ -220,6 +264,7 @@ export class FakeOpenAiServer {
       body: parseOrUndefined(rawBody),
       rawBody,
       abortedByClient: false,
+      receivedAt: Date.now(),
     };
     this.requests.push(request);
     res.on('close', () => {
@@ -239,6 +284,7 @@ export class FakeOpenAiServer {
       // A queued fault without a body (e.g. slow()) still answers with a valid document.
       if (reply.body === undefined) reply = { ...reply, body: defaultReply(request).body };
     }
+    request.reply = reply;
 
     if (reply.delayMs) {
       await new Promise<void>((resolve) => {
