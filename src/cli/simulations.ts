@@ -5,6 +5,7 @@ import { negotiationIdFor } from '../negotiation/ids';
 import type { NegotiationRecord, NegotiationStatusView } from '../negotiation/record';
 import type { Scenario } from '../scenario/schema';
 import { TASK_QUEUE } from '../temporal/connection';
+import { PARLEY_SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { getHistory, getSimulation, getStatus, type SimulationView } from '../workflows/messages';
 import type { negotiationWorkflow, simulationWorkflow, SimulationResult } from '../workflows';
 import { CliError } from './errors';
@@ -25,7 +26,8 @@ export async function startSimulation(
   await client.workflow.start<typeof simulationWorkflow>('simulationWorkflow', {
     workflowId: simulationId,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    args: [{ scenario, llm }],
+    args: [{ scenario, llm, indexed: await hasParleySearchAttributes(client) }],
+    staticSummary: `Simulation of ${scenario.name}: ${scenario.pairs.length} negotiations`,
   });
   return {
     simulationId,
@@ -38,6 +40,19 @@ export async function startSimulation(
       vendor: pair.vendor,
     })),
   };
+}
+
+/** Whether the namespace knows every Parley search attribute; negotiations index themselves only then. */
+export async function hasParleySearchAttributes(client: Client): Promise<boolean> {
+  try {
+    const { customAttributes } = await client.connection.operatorService.listSearchAttributes({
+      namespace: client.options.namespace,
+    });
+    return PARLEY_SEARCH_ATTRIBUTES.every((a) => customAttributes && a.name in customAttributes);
+  } catch {
+    // Some hosted servers do not let every caller use the operator service; negotiations then run unindexed.
+    return false;
+  }
 }
 
 /** What a workflow id names: a simulation, a negotiation, or nothing at all. */

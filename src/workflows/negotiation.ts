@@ -4,7 +4,10 @@ import {
   condition,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
+  upsertSearchAttributes,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { LlmChoice, TokenUsage } from '../activities/types';
@@ -18,6 +21,15 @@ import type {
   TranscriptEntry,
 } from '../negotiation/record';
 import type { Client, Policy, Vendor } from '../scenario/schema';
+import {
+  ParleyClientKey,
+  ParleyRoundKey,
+  ParleySatisfactionKey,
+  ParleySimulationIdKey,
+  ParleyStatusKey,
+  ParleyVendorKey,
+  ParleyVersionKey,
+} from '../temporal/search-attributes';
 import {
   decisionKinds,
   decisionSignals,
@@ -37,16 +49,22 @@ export interface NegotiationInput {
   vendor: Vendor;
   policy: Policy;
   llm: LlmChoice;
+  /**
+   * Whether the namespace has Parley's search attributes registered. Upserting an unknown attribute would stall
+   * the workflow, so the starter checks once and the workflow only indexes itself when they exist.
+   */
+  indexed?: boolean;
 }
 
 /**
  * Model calls are slow and flaky, so each gets minutes to answer and a bounded, backed-off retry. Errors the
  * activities mark non-retryable (bad credentials, unknown model, refusals) end the negotiation at once.
  */
-const { draftProposal, reviewProposal } = proxyActivities<Activities>({
+const modelCallOptions: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
-});
+};
+const { draftProposal, reviewProposal } = proxyActivities<Activities>(modelCallOptions);
 
 /** A decision a person took, checked and waiting for the negotiation loop to act on it. */
 interface Decision {
@@ -94,7 +112,27 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     view.phase = 'settled';
     view.pendingGate = undefined;
     event(actor, kind, text);
+    publish();
     return record();
+  };
+
+  /**
+   * Shows where the negotiation stands outside the workflow: search attributes for `parley list` and the Web UI's
+   * filters, and the current details the Web UI displays. Called whenever the status view changes.
+   */
+  const publish = () => {
+    if (input.indexed) {
+      upsertSearchAttributes([
+        { key: ParleyStatusKey, value: view.status },
+        { key: ParleyClientKey, value: client.name },
+        { key: ParleyVendorKey, value: vendor.name },
+        { key: ParleySimulationIdKey, value: input.simulationId },
+        { key: ParleyVersionKey, value: view.version },
+        { key: ParleyRoundKey, value: view.round },
+        { key: ParleySatisfactionKey, value: view.lastSatisfaction ?? 'none' },
+      ]);
+    }
+    setCurrentDetails(currentDetails(view, lastReview));
   };
 
   setHandler(getStatus, () => ({ ...view, notices: [...view.notices] }));
@@ -183,16 +221,19 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     view.status = 'awaiting_approval';
     view.pendingGate = gate;
     pendingDecision = undefined;
+    publish();
+    const waitSummary = `Awaiting a decision on Proposal V${view.version} (${gate.replace('_', ' ')})`;
     event('Parley', 'Gate', gate === 'acceptance' ? `Awaiting approval of Proposal V${view.version}` : `Round limit reached at Proposal V${view.version}; awaiting a decision`);
     for (;;) {
       const decidedInTime = policy.approvalTimeout
-        ? await condition(() => pendingDecision !== undefined, policy.approvalTimeout as `${number}s`)
+        ? await condition(() => pendingDecision !== undefined, policy.approvalTimeout as `${number}s`, { summary: waitSummary })
         : await condition(() => pendingDecision !== undefined).then(() => true);
       if (decidedInTime) {
         const decision = pendingDecision!;
         pendingDecision = undefined;
         view.pendingGate = undefined;
         view.status = 'running';
+        publish();
         return decision;
       }
       if (policy.onApprovalTimeout === 'remind') {
@@ -225,6 +266,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
 
     view.round = round;
     view.phase = 'drafting';
+    publish();
     event(vendor.name, 'Action', `Drafting Proposal V${round}...`);
     const feedback =
       lastReview && humanRequests.length
@@ -234,7 +276,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
 
     let drafted;
     try {
-      drafted = await draftProposal({
+      drafted = await draftProposal.executeWithOptions({ ...modelCallOptions, summary: `Draft proposal V${round} (${vendor.name})` }, [{
         negotiationId: input.negotiationId,
         language: policy.language,
         llm,
@@ -243,7 +285,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
         version: round,
         previousProposal: currentProposal,
         lastReview: feedback,
-      });
+      }]);
     } catch (err) {
       return settle('failed', vendor.name, 'Outcome', failureText(view, vendor.name, `drafting proposal V${round}`, err));
     }
@@ -257,10 +299,11 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     entries.push({ type: 'document', at: now(), actor: vendor.name, label: 'Proposal', version: round, body: currentProposal });
 
     view.phase = 'reviewing';
+    publish();
     event(client.name, 'Action', 'Reviewing Proposal...');
     let reviewed;
     try {
-      reviewed = await reviewProposal({
+      reviewed = await reviewProposal.executeWithOptions({ ...modelCallOptions, summary: `Review proposal V${round} (${client.name})` }, [{
         negotiationId: input.negotiationId,
         language: policy.language,
         llm,
@@ -270,7 +313,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
         maxRounds,
         proposal: currentProposal,
         previousReview: lastReview,
-      });
+      }]);
     } catch (err) {
       return settle('failed', client.name, 'Outcome', failureText(view, client.name, `reviewing proposal V${round}`, err));
     }
@@ -303,6 +346,20 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
 
   log.info('Negotiation reached its round limit', { negotiationId: input.negotiationId, rounds: maxRounds });
   return settle('no_agreement', client.name, 'Outcome', `No agreement after ${maxRounds} rounds`);
+}
+
+/** The Web UI's live view of a negotiation: where it stands and what the client still asks for. */
+function currentDetails(view: NegotiationStatusView, lastReview: Review | undefined): string {
+  const lines = [
+    `**${view.client} ↔ ${view.vendor}**: ${view.status}, round ${view.round} of ${view.maxRounds}, Proposal V${view.version}`,
+  ];
+  if (view.pendingGate) lines.push(`Waiting for a decision (${view.pendingGate.replace('_', ' ')}): approve, reject, requestRevision or extendRounds.`);
+  if (view.lastSatisfaction) lines.push(`Last review: ${view.lastSatisfaction}`);
+  if (lastReview?.additional_requirements.length) {
+    lines.push('Open requests:', ...lastReview.additional_requirements.slice(0, 10).map((r) => `- ${r}`));
+  }
+  if (view.failure) lines.push(`Failure: ${view.failure}`);
+  return lines.join('\n');
 }
 
 /**

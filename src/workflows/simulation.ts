@@ -9,6 +9,8 @@ import { negotiationWorkflow } from './negotiation';
 export interface SimulationInput {
   scenario: Scenario;
   llm: LlmChoice;
+  /** Whether the namespace has Parley's search attributes, so negotiations can index themselves. */
+  indexed?: boolean;
 }
 
 export interface SimulationResult {
@@ -37,6 +39,7 @@ export async function simulationWorkflow(input: SimulationInput): Promise<Simula
     negotiations,
   }));
 
+  const clientOf = (name: string) => scenario.clients.find((c) => c.name === name)!;
   const handles = await Promise.all(
     negotiations.map((n) =>
       startChild(negotiationWorkflow, {
@@ -46,14 +49,17 @@ export async function simulationWorkflow(input: SimulationInput): Promise<Simula
         parentClosePolicy: ParentClosePolicy.ABANDON,
         // Lets tools name the parties of a negotiation that ended without a result (terminated, say).
         memo: { client: n.client, vendor: n.vendor, simulationId },
+        staticSummary: `${n.client} ↔ ${n.vendor}: ${clientOf(n.client).project}`,
+        staticDetails: staticDetails(scenario, n.client, n.vendor),
         args: [
           {
             simulationId,
             negotiationId: n.negotiationId,
-            client: scenario.clients.find((c) => c.name === n.client)!,
+            client: clientOf(n.client),
             vendor: scenario.vendors.find((v) => v.name === n.vendor)!,
             policy: scenario.policy,
             llm,
+            indexed: input.indexed,
           },
         ],
       }),
@@ -86,4 +92,17 @@ export async function simulationWorkflow(input: SimulationInput): Promise<Simula
   });
 
   return { simulationId, scenarioName: scenario.name, startedAt, outcomes };
+}
+
+/** What the Web UI shows of a negotiation before it starts: the parties, the project and the rules. */
+function staticDetails(scenario: Scenario, clientName: string, vendorName: string): string {
+  const client = scenario.clients.find((c) => c.name === clientName)!;
+  const vendor = scenario.vendors.find((v) => v.name === vendorName)!;
+  return [
+    `**Client**: ${client.name} — ${client.project}`,
+    client.brief,
+    `**Vendor**: ${vendor.name} — ${vendor.profile}`,
+    `**Policy**: up to ${scenario.policy.maxRounds} rounds, approval ${scenario.policy.approval}, language ${scenario.policy.language}`,
+    `**Needs in the brief**: ${client.needs.map((n) => n.ask).join('; ')}`,
+  ].join('\n');
 }

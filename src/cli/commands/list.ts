@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { negotiationStatuses, type NegotiationStatusView } from '../../negotiation/record';
 import { closeClient, connectOrExplain } from '../context';
 import { outcomesTable } from '../output';
-import { negotiationStatus } from '../simulations';
+import { hasParleySearchAttributes, negotiationStatus } from '../simulations';
 
 export function listCommand(): Command {
   return new Command('list')
@@ -14,8 +14,11 @@ export function listCommand(): Command {
       const client = await connectOrExplain();
       try {
         const views: NegotiationStatusView[] = [];
-        // Status lives in each workflow (search attributes come with the Web UI work), so it is asked per negotiation.
-        for await (const execution of client.workflow.list({ query: "WorkflowType = 'negotiationWorkflow'" })) {
+        // With Parley's search attributes the server filters; without them each negotiation is asked in turn.
+        const indexed = await hasParleySearchAttributes(client);
+        const query =
+          "WorkflowType = 'negotiationWorkflow'" + (indexed && options.status ? ` AND ParleyStatus = '${options.status}'` : '');
+        for await (const execution of client.workflow.list({ query })) {
           const view = await negotiationStatus(client, execution.workflowId).catch(() => undefined);
           if (view && (!options.status || view.status === options.status)) views.push(view);
           if (views.length >= options.limit) break;
