@@ -206,3 +206,35 @@ describe('human decisions at a negotiation gate', () => {
     expect(outcomes.every((o) => o.status === 'agreed')).toBe(true);
   });
 });
+
+describe('a negotiation that continues as new', () => {
+  it('keeps its versions, transcript and a decision sent right after the hand-over', async () => {
+    const client = await testClient();
+    const worker = await startTestWorker();
+    try {
+      const scenario = await tender({ continueAsNewAfterRounds: 1 });
+      const simulation = await startSimulation(client, scenario, { provider: 'offline' }, { taskQueue: worker.taskQueue });
+      const id = simulation.negotiations[0].negotiationId;
+      const handle = client.workflow.getHandle(id);
+
+      const waiting = await eventually(() => negotiationStatus(client, id), (s) => s.status === 'awaiting_approval');
+      const outcome = await handle.executeUpdate(decisionUpdates.approve, { args: [{ by: 'gil', requestId: 'after-can' }] });
+      // Visibility catches up with the closed first run a moment after the fact.
+      const runs = await eventually(() => client.workflow.count(`WorkflowId = '${id}'`), (c) => c.count === 2);
+
+      expect(waiting.version).toBe(2);
+      expect(outcome.status).toBe('agreed');
+      expect(runs.count).toBe(2);
+      const documents = (await transcriptOf(client, id)).match(/^> \*\*.+ \((Proposal|Review) V\d\)\*\*:$/gm);
+      expect(documents).toEqual([
+        '> **Harbor Apps (Proposal V1)**:',
+        '> **Northwind Foods (Review V1)**:',
+        '> **Harbor Apps (Proposal V2)**:',
+        '> **Northwind Foods (Review V2)**:',
+      ]);
+    } finally {
+      await worker.stop();
+      await client.connection.close();
+    }
+  });
+});

@@ -99,6 +99,11 @@ export const policySchema = z
     approvalTimeout: duration.optional(),
     /** What happens when a gate's wait runs out: end without agreement, approve, or remind and keep waiting. */
     onApprovalTimeout: z.enum(['expire', 'approve', 'remind']).default('expire'),
+    /**
+     * Start a fresh workflow history after this many rounds. Temporal's own suggestion (a history near its size
+     * limit) triggers it too; this bound keeps histories short for negotiations with many rounds.
+     */
+    continueAsNewAfterRounds: z.number().int().min(1).optional(),
   })
   .strict();
 export type Policy = z.infer<typeof policySchema>;

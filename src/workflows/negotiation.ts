@@ -1,12 +1,15 @@
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   condition,
+  continueAsNew,
   log,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -54,6 +57,20 @@ export interface NegotiationInput {
    * the workflow, so the starter checks once and the workflow only indexes itself when they exist.
    */
   indexed?: boolean;
+  /** What a previous run of this negotiation handed over when it continued as new. */
+  carried?: CarriedState;
+}
+
+/** Everything a negotiation needs to pick up where its previous run stopped. */
+export interface CarriedState {
+  view: NegotiationStatusView;
+  entries: TranscriptEntry[];
+  currentProposal?: Proposal;
+  lastReview?: Review;
+  humanRequests: string[];
+  decided: [string, DecisionOutcome][];
+  nextRound: number;
+  maxRounds: number;
 }
 
 /**
@@ -79,9 +96,9 @@ interface Decision {
  * for a person where the policy asks for one.
  */
 export async function negotiationWorkflow(input: NegotiationInput): Promise<NegotiationRecord> {
-  const { client, vendor, policy, llm } = input;
-  const entries: TranscriptEntry[] = [];
-  const view: NegotiationStatusView = {
+  const { client, vendor, policy, llm, carried } = input;
+  const entries: TranscriptEntry[] = carried?.entries ?? [];
+  const view: NegotiationStatusView = carried?.view ?? {
     negotiationId: input.negotiationId,
     simulationId: input.simulationId,
     client: client.name,
@@ -95,13 +112,13 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     model: llm.provider === 'offline' ? 'offline' : (llm.model ?? ''),
     notices: [],
   };
-  let currentProposal: Proposal | undefined;
-  let lastReview: Review | undefined;
+  let currentProposal: Proposal | undefined = carried?.currentProposal;
+  let lastReview: Review | undefined = carried?.lastReview;
   /** Comments people added with `requestRevision`, passed to the vendor with the next feedback. */
-  let humanRequests: string[] = [];
+  let humanRequests: string[] = carried?.humanRequests ?? [];
   let pendingDecision: Decision | undefined;
   /** Decisions already taken, by request id, so a repeated request changes nothing and gets the same answer. */
-  const decided = new Map<string, DecisionOutcome>();
+  const decided = new Map<string, DecisionOutcome>(carried?.decided ?? []);
 
   const now = () => new Date().toISOString();
   const event = (actor: string, kind: string, text: string) =>
@@ -247,8 +264,33 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     }
   };
 
-  let maxRounds = policy.maxRounds;
-  for (let round = 1; ; round++) {
+  let maxRounds = carried?.maxRounds ?? policy.maxRounds;
+  const firstRound = carried?.nextRound ?? 1;
+  for (let round = firstRound; ; round++) {
+    const roundsInThisRun = round - firstRound;
+    if (
+      roundsInThisRun > 0 &&
+      (workflowInfo().continueAsNewSuggested ||
+        (policy.continueAsNewAfterRounds !== undefined && roundsInThisRun >= policy.continueAsNewAfterRounds))
+    ) {
+      // A long negotiation starts a fresh history between rounds, never inside one, so the state it hands over
+      // is whole. Decisions still being answered finish first; anything sent meanwhile is replayed into this run.
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof negotiationWorkflow>({
+        ...input,
+        carried: {
+          view,
+          entries,
+          currentProposal,
+          lastReview,
+          humanRequests,
+          decided: [...decided],
+          nextRound: round,
+          maxRounds,
+        },
+      });
+    }
+
     if (round > maxRounds) {
       if (policy.onRoundLimit === 'end') break;
       const decision = await awaitDecision('round_limit');
