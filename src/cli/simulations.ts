@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@tempor
 import { randomBytes } from 'node:crypto';
 import type { LlmChoice } from '../activities/types';
 import { negotiationIdFor } from '../negotiation/ids';
-import type { NegotiationRecord, NegotiationStatusView } from '../negotiation/record';
+import { statusViewOf, type NegotiationRecord, type NegotiationStatusView } from '../negotiation/record';
 import type { Scenario } from '../scenario/schema';
 import { TASK_QUEUE } from '../temporal/connection';
 import { PARLEY_SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
@@ -104,8 +104,7 @@ export async function negotiationStatus(client: Client, negotiationId: string): 
   const description = await describe(client, negotiationId);
   if (description.status.name === 'RUNNING') return handle.query(getStatus);
   if (description.status.name === 'COMPLETED') {
-    const { entries: _entries, currentProposal: _proposal, ...view } = await handle.result();
-    return view;
+    return statusViewOf(await handle.result());
   }
   const memo = (description.memo ?? {}) as { client?: string; vendor?: string; simulationId?: string };
   return {

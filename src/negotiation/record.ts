@@ -71,3 +71,10 @@ export interface NegotiationRecord extends NegotiationStatusView {
   entries: TranscriptEntry[];
   currentProposal?: Proposal;
 }
+
+/** A record without its documents: what status views and outcome tables need. */
+export function statusViewOf(record: NegotiationRecord): NegotiationStatusView {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the documents are dropped on purpose
+  const { entries, currentProposal, ...view } = record;
+  return view;
+}

@@ -1,6 +1,6 @@
 import { ParentClosePolicy, startChild, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LlmChoice } from '../activities/types';
-import type { NegotiationStatusView } from '../negotiation/record';
+import { statusViewOf, type NegotiationStatusView } from '../negotiation/record';
 import { negotiationIdFor } from '../negotiation/ids';
 import type { Scenario } from '../scenario/schema';
 import { getSimulation, type SimulationNegotiation } from './messages';
@@ -70,8 +70,7 @@ export async function simulationWorkflow(input: SimulationInput): Promise<Simula
   const settled = await Promise.allSettled(handles.map((h) => h.result()));
   const outcomes = settled.map((result, i): NegotiationStatusView => {
     if (result.status === 'fulfilled') {
-      const { entries: _entries, currentProposal: _proposal, ...view } = result.value;
-      return view;
+      return statusViewOf(result.value);
     }
     const n = negotiations[i];
     return {
