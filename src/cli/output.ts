@@ -11,10 +11,10 @@ const statusColour: Record<NegotiationStatus, (text: string) => string> = {
   failed: pc.red,
 };
 
-/** The outcome table of a simulation, with a Web UI link per negotiation when the UI's address is known. */
-export function outcomesTable(views: NegotiationStatusView[], workflowUrl?: (id: string) => string): string {
+/** The outcome table of a simulation or a list of negotiations. */
+export function outcomesTable(views: NegotiationStatusView[]): string {
   const table = new Table({
-    head: ['Client', 'Vendor', 'Status', 'Version', 'Last review', ...(workflowUrl ? ['Web UI'] : [])],
+    head: ['Client', 'Vendor', 'Status', 'Version', 'Last review'],
     style: { head: [], border: [] },
   });
   for (const view of views) {
@@ -24,7 +24,6 @@ export function outcomesTable(views: NegotiationStatusView[], workflowUrl?: (id:
       statusColour[view.status](view.status),
       `V${view.version}`,
       view.failure ?? view.lastSatisfaction ?? '',
-      ...(workflowUrl ? [workflowUrl(view.negotiationId)] : []),
     ]);
   }
   return table.toString();
