@@ -166,9 +166,6 @@ describe('model faults, end to end on a real Temporal server', () => {
     const attempts = new Map<string, number>();
     for (const request of requests) attempts.set(documentKey(request), (attempts.get(documentKey(request)) ?? 0) + 1);
     expect(attempts.size).toBe(18);
-    if (process.env.PARLEY_FAULT_STATS) {
-      console.log({ requests: requests.length, faults: given.size, attempts: [...attempts.values()].join(',') });
-    }
     expect(Math.max(...attempts.values())).toBeLessThanOrEqual(MAXIMUM_ATTEMPTS);
     // Failed attempts that got an answer cost tokens too, and are counted.
     const tokens = { prompt: 0, completion: 0 };
