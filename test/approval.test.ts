@@ -14,6 +14,7 @@ import { loadScenario } from '../src/scenario/load';
 import type { Policy, Scenario } from '../src/scenario/schema';
 import { findTemporalCli } from '../src/temporal/temporal-cli';
 import { approve, decisionUpdates, getStatus } from '../src/workflows/messages';
+import { eventually } from './support/eventually';
 import { startTestWorker, testAddress, testClient, type RunningWorker } from './support/temporal';
 
 const runsDir = mkdtempSync(path.join(os.tmpdir(), 'parley-approval-'));
@@ -22,16 +23,6 @@ const runsDir = mkdtempSync(path.join(os.tmpdir(), 'parley-approval-'));
 async function tender(policy: Partial<Policy> = {}, pairs = 1): Promise<Scenario> {
   const scenario = await loadScenario(path.resolve(__dirname, '../scenarios/quick-agreement.yaml'));
   return { ...scenario, policy: { ...scenario.policy, ...policy }, pairs: scenario.pairs.slice(0, pairs) };
-}
-
-async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined as T);
-    if (value !== undefined && accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('human decisions at a negotiation gate', () => {

@@ -1,12 +1,17 @@
 import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
+import { EncryptionKeyError } from '../codec/keys';
+import { parleyDataConverter } from '../codec/data-converter';
 import { ScenarioError } from '../scenario/load';
+import { codecServerCommand } from './commands/codec-server';
 import { decisionCommands } from './commands/decide';
 import { demoCommand } from './commands/demo';
 import { listCommand } from './commands/list';
+import { opsServerCommand } from './commands/ops-server';
 import { logCommand } from './commands/log';
 import { runCommand } from './commands/run';
 import { serverCommand } from './commands/server';
+import { setupCommand } from './commands/setup';
 import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
 import { CliError, EXIT_BAD_INPUT } from './errors';
@@ -20,7 +25,12 @@ const program = new Command('parley')
   .addCommand(statusCommand())
   .addCommand(logCommand())
   .addCommand(listCommand())
-  .addCommand(demoCommand());
+  .addCommand(opsServerCommand())
+  .addCommand(demoCommand())
+  .addCommand(setupCommand())
+  .addCommand(codecServerCommand())
+  // Bad key material is reported once, naming the variable, before any command connects anywhere.
+  .hook('preAction', () => void parleyDataConverter());
 for (const command of decisionCommands()) program.addCommand(command);
 // Commander's own usage errors (an unknown flag, a bad choice) surface as exceptions, handled below.
 for (const command of program.commands) command.exitOverride();
@@ -34,6 +44,10 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
     if (err instanceof ScenarioError) {
       for (const problem of err.problems) console.error(pc.red(problem));
+      return EXIT_BAD_INPUT;
+    }
+    if (err instanceof EncryptionKeyError) {
+      console.error(pc.red(`parley: ${err.message}`));
       return EXIT_BAD_INPUT;
     }
     if (err instanceof CliError) {

@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import pc from 'picocolors';
-import type { NegotiationStatus, NegotiationStatusView } from '../negotiation/record';
+import type { NegotiationStatus, NegotiationSummary } from '../negotiation/record';
 
 const statusColour: Record<NegotiationStatus, (text: string) => string> = {
   running: pc.cyan,
@@ -12,7 +12,7 @@ const statusColour: Record<NegotiationStatus, (text: string) => string> = {
 };
 
 /** The outcome table of a simulation or a list of negotiations. */
-export function outcomesTable(views: NegotiationStatusView[]): string {
+export function outcomesTable(views: NegotiationSummary[]): string {
   const table = new Table({
     head: ['Client', 'Vendor', 'Status', 'Version', 'Last review'],
     style: { head: [], border: [] },

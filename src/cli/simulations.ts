@@ -1,11 +1,27 @@
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo, type WorkflowHandle } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import type { LlmChoice } from '../activities/types';
 import { negotiationIdFor } from '../negotiation/ids';
-import { statusViewOf, type NegotiationRecord, type NegotiationStatusView } from '../negotiation/record';
+import type { Satisfaction } from '../negotiation/documents';
+import {
+  statusViewOf,
+  type NegotiationRecord,
+  type NegotiationStatus,
+  type NegotiationStatusView,
+  type NegotiationSummary,
+} from '../negotiation/record';
 import type { Scenario } from '../scenario/schema';
 import { TASK_QUEUE } from '../temporal/connection';
-import { PARLEY_SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
+import {
+  PARLEY_SEARCH_ATTRIBUTES,
+  ParleyClientKey,
+  ParleyRoundKey,
+  ParleySatisfactionKey,
+  ParleySimulationIdKey,
+  ParleyStatusKey,
+  ParleyVendorKey,
+  ParleyVersionKey,
+} from '../temporal/search-attributes';
 import { getHistory, getSimulation, getStatus, type SimulationView } from '../workflows/messages';
 import type { negotiationWorkflow, simulationWorkflow, SimulationResult } from '../workflows';
 import { CliError } from './errors';
@@ -121,5 +137,53 @@ export async function negotiationStatus(client: Client, negotiationId: string): 
     provider: '',
     model: '',
     failure: `the workflow was ${description.status.name.toLowerCase().replace('_', ' ')}`,
+  };
+}
+
+/**
+ * Negotiations, newest first, optionally in one status. With Parley's search attributes the server filters and
+ * the listing itself says where each negotiation stands; without them each negotiation is asked in turn, which
+ * needs a running worker for the open ones.
+ */
+export async function listNegotiations(
+  client: Client,
+  options: { status?: string; simulationId?: string; limit?: number } = {},
+): Promise<NegotiationSummary[]> {
+  const limit = options.limit ?? 100;
+  const indexed = await hasParleySearchAttributes(client);
+  const quoted = (value: string) => `'${value.replace(/['\\]/g, '')}'`;
+  let filter = '';
+  if (indexed && options.status) filter += ` AND ParleyStatus = ${quoted(options.status)}`;
+  if (options.simulationId) filter += ` AND WorkflowId STARTS_WITH ${quoted(`${options.simulationId}.`)}`;
+  const summaries: NegotiationSummary[] = [];
+  const seen = new Set<string>();
+  for await (const execution of client.workflow.list({ query: `WorkflowType = 'negotiationWorkflow'${filter}` })) {
+    // A negotiation that continued as new is listed once per run; its latest run comes first and speaks for it.
+    if (seen.has(execution.workflowId)) continue;
+    seen.add(execution.workflowId);
+    const summary = indexed
+      ? summaryFromListing(execution)
+      : await negotiationStatus(client, execution.workflowId).catch(() => undefined);
+    if (summary && (!options.status || summary.status === options.status)) summaries.push(summary);
+    if (summaries.length >= limit) break;
+  }
+  return summaries;
+}
+
+function summaryFromListing(execution: WorkflowExecutionInfo): NegotiationSummary {
+  const attributes = execution.typedSearchAttributes;
+  const memo = (execution.memo ?? {}) as { client?: string; vendor?: string; simulationId?: string };
+  const closedBadly = execution.status.name !== 'RUNNING' && execution.status.name !== 'COMPLETED';
+  const satisfaction = attributes.get(ParleySatisfactionKey);
+  return {
+    negotiationId: execution.workflowId,
+    simulationId: attributes.get(ParleySimulationIdKey) ?? memo.simulationId ?? '',
+    client: attributes.get(ParleyClientKey) ?? memo.client ?? '',
+    vendor: attributes.get(ParleyVendorKey) ?? memo.vendor ?? '',
+    status: closedBadly ? 'failed' : ((attributes.get(ParleyStatusKey) as NegotiationStatus | undefined) ?? 'running'),
+    version: attributes.get(ParleyVersionKey) ?? 0,
+    round: attributes.get(ParleyRoundKey) ?? 0,
+    lastSatisfaction: satisfaction && satisfaction !== 'none' ? (satisfaction as Satisfaction) : undefined,
+    failure: closedBadly ? `the workflow was ${execution.status.name.toLowerCase().replace('_', ' ')}` : undefined,
   };
 }

@@ -66,6 +66,12 @@ export interface NegotiationStatusView {
 /** Where a negotiation waits for a person: the client accepted, or the rounds ran out. */
 export type GateKind = 'acceptance' | 'round_limit';
 
+/** What a list of negotiations shows of each: enough to find the ones that need attention. */
+export type NegotiationSummary = Pick<
+  NegotiationStatusView,
+  'negotiationId' | 'simulationId' | 'client' | 'vendor' | 'status' | 'version' | 'round' | 'lastSatisfaction' | 'failure'
+>;
+
 /** Everything a negotiation knows: its status and its part of the transcript. */
 export interface NegotiationRecord extends NegotiationStatusView {
   entries: TranscriptEntry[];

@@ -1,8 +1,8 @@
-import { WorkflowUpdateFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import os from 'node:os';
-import { decisionUpdates, type DecisionKind, type DecisionRequest } from '../../workflows/messages';
+import type { DecisionKind, DecisionRequest } from '../../workflows/messages';
 import { closeClient, connectOrExplain } from '../context';
+import { DecisionRefusedError, sendDecision, UnknownNegotiationError } from '../decisions';
 import { CliError } from '../errors';
 
 interface DecisionFlags {
@@ -13,10 +13,7 @@ interface DecisionFlags {
   requestId?: string;
 }
 
-/**
- * Sends a decision as an update, so the person learns at once whether it was taken and where it led; a
- * refused decision prints the workflow's reason and exits non-zero.
- */
+/** Sends a decision and prints where it led; a refused decision prints the workflow's reason and exits 1. */
 async function decide(kind: DecisionKind, negotiationId: string, flags: DecisionFlags): Promise<void> {
   const request: DecisionRequest = {
     by: flags.by ?? os.userInfo().username,
@@ -27,13 +24,10 @@ async function decide(kind: DecisionKind, negotiationId: string, flags: Decision
   };
   const client = await connectOrExplain();
   try {
-    const outcome = await client.workflow.getHandle(negotiationId).executeUpdate(decisionUpdates[kind], { args: [request] });
+    const outcome = await sendDecision(client, negotiationId, kind, request);
     console.log(`${outcome.message} (by ${outcome.by})`);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CliError(`no negotiation with id "${negotiationId}"`);
-    if (err instanceof WorkflowUpdateFailedError) {
-      throw new CliError(`${kind} refused: ${err.cause?.message ?? err.message}`);
-    }
+    if (err instanceof UnknownNegotiationError || err instanceof DecisionRefusedError) throw new CliError(err.message);
     throw err;
   } finally {
     await closeClient(client);

@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
 import { DEFAULT_DB_FILE, isTemporalReachable, startDevServer, type DevServerExit } from '../../temporal/dev-server';
 import { findTemporalCli } from '../../temporal/temporal-cli';
+import { encryptionConfigured } from '../../codec/data-converter';
+import { DEFAULT_CODEC_PORT } from './codec-server';
 import { CliError, EXIT_BAD_INPUT } from '../errors';
 
 /** The address `parley server` binds: local only, as the dev server skips security checks. */
@@ -11,6 +13,7 @@ interface ServerOptions {
   port: string;
   uiPort: string;
   db: string;
+  codecEndpoint?: string;
 }
 
 /**
@@ -24,6 +27,10 @@ export function serverCommand(): Command {
       .option('--port <port>', 'gRPC port of the frontend', '7233')
       .option('--ui-port <port>', 'port of the Web UI', '8233')
       .option('--db <file>', 'SQLite file that keeps workflows across restarts', DEFAULT_DB_FILE)
+      .option(
+        '--codec-endpoint <url>',
+        `codec server for the Web UI (default http://localhost:${DEFAULT_CODEC_PORT} when PARLEY_ENCRYPTION_KEY is set)`,
+      )
       // A command added with addCommand does not inherit the program's exitOverride, and commander would otherwise
       // exit with code 1 on an unknown flag; bad input exits with 2 everywhere in Parley.
       .exitOverride((err) => {
@@ -44,11 +51,15 @@ export function serverCommand(): Command {
         }
 
         const executable = await findTemporalCli();
-        const server = await startDevServer({ ip: SERVER_IP, port, uiPort, dbFile, executable });
+        const uiCodecEndpoint =
+          options.codecEndpoint?.trim() ||
+          (encryptionConfigured() ? `http://localhost:${DEFAULT_CODEC_PORT}` : undefined);
+        const server = await startDevServer({ ip: SERVER_IP, port, uiPort, dbFile, executable, uiCodecEndpoint });
         console.log(`Temporal dev server ready`);
         console.log(`  gRPC address: ${server.address}`);
         console.log(`  Web UI:       ${server.uiUrl}`);
         console.log(`  Database:     ${server.dbFile}`);
+        if (uiCodecEndpoint) console.log(`  UI codec:     ${uiCodecEndpoint} (run "parley codec-server" with the same key)`);
         if (port !== 7233) console.error(pc.dim(`Point Parley at it with TEMPORAL_ADDRESS=${server.address}`));
         console.error(pc.dim('Ctrl-C stops it.'));
 

@@ -1,0 +1,53 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { decisionUpdates, type DecisionKind, type DecisionOutcome, type DecisionRequest } from '../workflows/messages';
+
+/** The negotiation refused the decision; `reason` is the workflow validator's own words. */
+export class DecisionRefusedError extends Error {
+  readonly code = 'DECISION_REFUSED';
+
+  constructor(
+    readonly decision: DecisionKind,
+    readonly reason: string,
+  ) {
+    super(`${decision} refused: ${reason}`);
+    this.name = 'DecisionRefusedError';
+  }
+}
+
+/** No negotiation has the id the decision was sent to. */
+export class UnknownNegotiationError extends Error {
+  readonly code = 'UNKNOWN_NEGOTIATION';
+
+  constructor(readonly negotiationId: string) {
+    super(`no negotiation with id "${negotiationId}"`);
+    this.name = 'UnknownNegotiationError';
+  }
+}
+
+/**
+ * Sends a decision as an update, so the caller learns at once whether it was taken and where it led. Shared by
+ * the CLI and the ops HTTP API.
+ */
+export async function sendDecision(
+  client: Client,
+  negotiationId: string,
+  kind: DecisionKind,
+  request: DecisionRequest,
+): Promise<DecisionOutcome> {
+  try {
+    return await client.workflow.getHandle(negotiationId).executeUpdate(decisionUpdates[kind], { args: [request] });
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) {
+      // The server answers an update to a closed workflow as "not found"; tell that apart from an unknown id.
+      const closed = await client.workflow.getHandle(negotiationId).describe().catch(() => undefined);
+      if (closed) throw new DecisionRefusedError(kind, 'the negotiation is already decided');
+      throw new UnknownNegotiationError(negotiationId);
+    }
+    if (err instanceof WorkflowUpdateFailedError) throw new DecisionRefusedError(kind, err.cause?.message ?? err.message);
+    // Updates to a negotiation that has already closed fail as "workflow execution already completed".
+    if (err instanceof Error && /already completed/i.test(err.message)) {
+      throw new DecisionRefusedError(kind, 'the negotiation is already decided');
+    }
+    throw err;
+  }
+}
