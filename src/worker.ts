@@ -1,5 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { createActivities, type ModelResolver } from './activities';
+import { parleyDataConverter } from './codec/data-converter';
 import { OfflineEngine } from './activities/offline-engine';
 import { TASK_QUEUE, temporalTarget, type TemporalTarget } from './temporal/connection';
 
@@ -8,6 +10,8 @@ export interface ParleyWorkerOptions {
   taskQueue?: string;
   /** Which engine serves a simulation's choice; defaults to the worker's environment. */
   resolveModel?: ModelResolver;
+  /** Payload encryption; from `PARLEY_ENCRYPTION_KEY(S)` when omitted, none when no key is set. */
+  dataConverter?: DataConverter;
   tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions'>;
 }
 
@@ -26,6 +30,8 @@ export function resolveModelFromEnv(env: NodeJS.ProcessEnv = process.env): Model
 /** A worker that runs Parley's workflows and activities; the caller runs it and closes the connection. */
 export async function createWorker(options: ParleyWorkerOptions = {}): Promise<{ worker: Worker; connection: NativeConnection }> {
   const target = options.target ?? temporalTarget();
+  // Read before connecting, so bad key material fails at once with its own message.
+  const dataConverter = options.dataConverter ?? parleyDataConverter();
   const connection = await NativeConnection.connect({ address: target.address });
   const worker = await Worker.create({
     connection,
@@ -33,6 +39,8 @@ export async function createWorker(options: ParleyWorkerOptions = {}): Promise<{
     taskQueue: options.taskQueue ?? target.taskQueue ?? TASK_QUEUE,
     workflowsPath: require.resolve('./workflows'),
     activities: createActivities(options.resolveModel ?? resolveModelFromEnv()),
+    // Payload codecs run in the worker's main thread, outside the workflow sandbox.
+    ...(dataConverter ? { dataConverter } : {}),
     ...options.tuning,
   });
   return { worker, connection };

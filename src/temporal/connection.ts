@@ -1,4 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { parleyDataConverter } from '../codec/data-converter';
 
 export const TASK_QUEUE = 'parley';
 
@@ -21,7 +23,11 @@ export function temporalTarget(env: NodeJS.ProcessEnv = process.env): TemporalTa
   };
 }
 
-export async function connectClient(target: TemporalTarget = temporalTarget()): Promise<Client> {
+/** A client that encrypts payloads when `PARLEY_ENCRYPTION_KEY(S)` is set (or with the data converter given). */
+export async function connectClient(
+  target: TemporalTarget = temporalTarget(),
+  dataConverter: DataConverter | undefined = parleyDataConverter(),
+): Promise<Client> {
   const connection = await Connection.connect({ address: target.address, connectTimeout: '5s' });
-  return new Client({ connection, namespace: target.namespace });
+  return new Client({ connection, namespace: target.namespace, ...(dataConverter ? { dataConverter } : {}) });
 }

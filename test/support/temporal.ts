@@ -1,7 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { ModelResolver } from '../../src/activities';
+import { parleyDataConverter } from '../../src/codec/data-converter';
 import { createWorker, installRuntime, resolveModelFromEnv } from '../../src/worker';
 
 // Tests assert on behaviour; the SDK's own logs would only bury the failures that matter.
@@ -14,9 +16,10 @@ export function testAddress(): string {
   return address;
 }
 
-export async function testClient(): Promise<Client> {
+/** A client; payloads are encrypted as `PARLEY_ENCRYPTION_KEY(S)` say unless a data converter is given. */
+export async function testClient(dataConverter: DataConverter | undefined = parleyDataConverter()): Promise<Client> {
   const connection = await Connection.connect({ address: testAddress() });
-  return new Client({ connection, namespace: 'default' });
+  return new Client({ connection, namespace: 'default', ...(dataConverter ? { dataConverter } : {}) });
 }
 
 export interface RunningWorker {
@@ -29,11 +32,13 @@ export interface RunningWorker {
 export async function startTestWorker(
   resolveModel: ModelResolver = resolveModelFromEnv({}),
   taskQueue = `test-${randomUUID()}`,
+  options: { dataConverter?: DataConverter } = {},
 ): Promise<RunningWorker> {
   const { worker, connection } = await createWorker({
     target: { address: testAddress(), namespace: 'default' },
     taskQueue,
     resolveModel,
+    dataConverter: options.dataConverter,
   });
   const running = worker.run();
   return {

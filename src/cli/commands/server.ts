@@ -59,7 +59,7 @@ export function serverCommand(): Command {
         console.log(`  gRPC address: ${server.address}`);
         console.log(`  Web UI:       ${server.uiUrl}`);
         console.log(`  Database:     ${server.dbFile}`);
-        if (uiCodecEndpoint) console.log(`  UI codec:     ${uiCodecEndpoint} (run "parley codec-server" with the same key)`);
+        if (uiCodecEndpoint) console.log(`  UI codec:     ${uiCodecEndpoint} (serve it with "parley codec-server")`);
         if (port !== 7233) console.error(pc.dim(`Point Parley at it with TEMPORAL_ADDRESS=${server.address}`));
         console.error(pc.dim('Ctrl-C stops it.'));
 

@@ -1,0 +1,3 @@
+export * from './aes-gcm-codec';
+export * from './data-converter';
+export * from './keys';
