@@ -72,16 +72,25 @@ async function attempt<T>(
 ): Promise<ModelAnswer<T>> {
   const context = Context.current();
   const signal = context.cancellationSignal;
+  const carried: unknown = context.info.heartbeatDetails;
+  // A model can take minutes; heartbeats let Temporal notice a dead worker within the heartbeat timeout instead
+  // of the whole start-to-close timeout. They repeat what the last attempt left so nothing is lost meanwhile.
+  const heartbeats = setInterval(() => context.heartbeat(carried), HEARTBEAT_INTERVAL_MS);
   try {
-    return await call(signal, repairFromHeartbeat(context.info.heartbeatDetails));
+    return await call(signal, repairFromHeartbeat(carried));
   } catch (err) {
     // A cancelled activity reports the cancellation as it is, never as a failure of the model.
     if (signal.aborted) throw err;
     const next = nextAttemptOf(err);
     if (next) context.heartbeat(repairDetails(next));
     throw toFailure(err);
+  } finally {
+    clearInterval(heartbeats);
   }
 }
+
+/** How often a model call in flight reports that its worker is alive; the workflow's heartbeat timeout is 30 s. */
+const HEARTBEAT_INTERVAL_MS = 5_000;
 
 /** Usage only when there is some, so offline results stay as they were. */
 function usageField(usage: TokenUsage | undefined): { usage?: TokenUsage } {

@@ -79,6 +79,8 @@ export interface CarriedState {
  */
 const modelCallOptions: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
+  // The activity heartbeats while it waits for the model, so a call lost with its worker is retried this soon.
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
 };
 const { draftProposal, reviewProposal } = proxyActivities<Activities>(modelCallOptions);
