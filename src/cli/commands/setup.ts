@@ -60,7 +60,7 @@ export async function registerSearchAttributes(
     const actual = existing[definition.name];
     if (actual === undefined) report.added.push(definition);
     else if (actual === indexedValueType(definition.type)) report.present.push(definition);
-    else conflicts.push(`${definition.name} is a ${typeName(actual)} here but Parley needs a ${definition.type}`);
+    else conflicts.push(`${definition.name} is of type ${typeName(actual)} here, but Parley needs ${definition.type}`);
   }
   if (conflicts.length > 0) {
     throw new CliError(
