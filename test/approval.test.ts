@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,12 +106,14 @@ describe('human decisions at a negotiation gate', () => {
     const id = await awaitingApproval(await tender());
     const handle = client.workflow.getHandle(id);
 
-    const first = await handle.executeUpdate(decisionUpdates.approve, { args: [{ by: 'carol', requestId: 'req-7' }] });
-    const second = await handle.executeUpdate(decisionUpdates.approve, { args: [{ by: 'carol', requestId: 'req-7' }] }).catch((e) => e);
+    // Sent together, as a retrying tool would: both reach the open workflow, only one is taken.
+    const [first, second] = await Promise.all([
+      handle.executeUpdate(decisionUpdates.approve, { args: [{ by: 'carol', requestId: 'req-7' }] }),
+      handle.executeUpdate(decisionUpdates.approve, { args: [{ by: 'carol', requestId: 'req-7' }] }),
+    ]);
 
-    expect(first.status).toBe('agreed');
-    // Once settled, the workflow has closed: the repeat cannot change anything, and the transcript shows one approval.
-    expect(second).toBeInstanceOf(Error);
+    expect([first.decision, second.decision]).toEqual(['approve', 'approve']);
+    expect((await negotiationStatus(client, id)).status).toBe('agreed');
     expect((await transcriptOf(client, id)).match(/\| Approval \|/g)).toHaveLength(1);
   });
 
@@ -226,6 +230,41 @@ describe('a negotiation that continues as new', () => {
     } finally {
       await worker.stop();
       await client.connection.close();
+    }
+  });
+});
+
+describe('webhook notifications', () => {
+  it('posts an event when a negotiation starts waiting for a decision and when it ends', async () => {
+    const received: { type: string; status: string; pendingGate?: string }[] = [];
+    const hook = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        received.push(JSON.parse(body));
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const client = await testClient();
+    const worker = await startTestWorker(undefined, undefined, { webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` });
+    try {
+      const simulation = await startSimulation(client, await tender(), { provider: 'offline' }, { taskQueue: worker.taskQueue });
+      const id = simulation.negotiations[0].negotiationId;
+      await eventually(() => negotiationStatus(client, id), (s) => s.status === 'awaiting_approval');
+      await eventually(async () => received.length, (n) => n >= 1);
+
+      await client.workflow.getHandle(id).executeUpdate(decisionUpdates.approve, { args: [{ by: 'hank' }] });
+      await eventually(async () => received.length, (n) => n >= 2);
+
+      expect(received.map((e) => [e.type, e.status, e.pendingGate])).toEqual([
+        ['negotiation.awaiting_decision', 'awaiting_approval', 'acceptance'],
+        ['negotiation.settled', 'agreed', undefined],
+      ]);
+    } finally {
+      await worker.stop();
+      await client.connection.close();
+      hook.close();
     }
   });
 });

@@ -4,6 +4,7 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  patched,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -13,6 +14,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { NegotiationEvent, NotificationActivities } from '../activities/notify';
 import type { LlmChoice, TokenUsage } from '../activities/types';
 import { clientBrief } from '../negotiation/brief';
 import { isAcceptance, isRejection, type Proposal, type Review } from '../negotiation/documents';
@@ -85,6 +87,12 @@ const modelCallOptions: ActivityOptions = {
 };
 const { draftProposal, reviewProposal } = proxyActivities<Activities>(modelCallOptions);
 
+/** Webhook deliveries: quick, and given up after a few tries so a dead endpoint never holds a negotiation. */
+const { notifyWebhook } = proxyActivities<NotificationActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+
 /** A decision a person took, checked and waiting for the negotiation loop to act on it. */
 interface Decision {
   kind: DecisionKind;
@@ -126,13 +134,27 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
   const event = (actor: string, kind: string, text: string) =>
     entries.push({ type: 'event', at: now(), actor, kind, text });
   const record = (): NegotiationRecord => ({ ...view, notices: [...view.notices], entries, currentProposal });
-  const settle = (status: NegotiationStatus, actor: string, kind: string, text: string) => {
+  const settle = async (status: NegotiationStatus, actor: string, kind: string, text: string) => {
     view.status = status;
     view.phase = 'settled';
     view.pendingGate = undefined;
     event(actor, kind, text);
     publish();
+    // Awaited: a delivery still scheduled when the workflow completes would never be sent.
+    await notify('negotiation.settled');
     return record();
+  };
+
+  /** Tells ops tools about a moment that needs them; delivery failures are logged, never fatal. */
+  const notify = async (type: NegotiationEvent['type']) => {
+    // Histories recorded before notifications existed have no such activity; they replay along the old path.
+    if (!patched('webhook-notifications')) return;
+    const { negotiationId, simulationId, client: c, vendor: v, status, version, round, pendingGate, lastSatisfaction, failure } = view;
+    try {
+      await notifyWebhook({ type, at: now(), negotiationId, simulationId, client: c, vendor: v, status, version, round, pendingGate, lastSatisfaction, failure });
+    } catch (err) {
+      log.warn('Webhook delivery failed', { negotiationId, type, error: String(err) });
+    }
   };
 
   /**
@@ -241,6 +263,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     view.pendingGate = gate;
     pendingDecision = undefined;
     publish();
+    const delivered = notify('negotiation.awaiting_decision');
     const waitSummary = `Awaiting a decision on Proposal V${view.version} (${gate.replace('_', ' ')})`;
     event('Parley', 'Gate', gate === 'acceptance' ? `Awaiting approval of Proposal V${view.version}` : `Round limit reached at Proposal V${view.version}; awaiting a decision`);
     for (;;) {
@@ -253,6 +276,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
         view.pendingGate = undefined;
         view.status = 'running';
         publish();
+        await delivered;
         return decision;
       }
       if (policy.onApprovalTimeout === 'remind') {
@@ -260,8 +284,10 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
         continue;
       }
       if (policy.onApprovalTimeout === 'approve') {
+        await delivered;
         return { kind: 'approve', by: 'parley:timeout', request: { comment: `no decision within ${policy.approvalTimeout}` } };
       }
+      await delivered;
       return 'expired';
     }
   };
