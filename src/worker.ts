@@ -1,6 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { createActivities, type ModelResolver } from './activities';
+import { createNotificationActivities } from './activities/notify';
 import { parleyDataConverter } from './codec/data-converter';
 import { OfflineEngine } from './activities/offline-engine';
 import { TASK_QUEUE, temporalTarget, type TemporalTarget } from './temporal/connection';
@@ -10,6 +11,8 @@ export interface ParleyWorkerOptions {
   taskQueue?: string;
   /** Which engine serves a simulation's choice; defaults to the worker's environment. */
   resolveModel?: ModelResolver;
+  /** Where negotiation events are posted; defaults to `PARLEY_WEBHOOK_URL`. */
+  webhookUrl?: string;
   /** Payload encryption; from `PARLEY_ENCRYPTION_KEY(S)` when omitted, none when no key is set. */
   dataConverter?: DataConverter;
   tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions'>;
@@ -38,7 +41,10 @@ export async function createWorker(options: ParleyWorkerOptions = {}): Promise<{
     namespace: target.namespace,
     taskQueue: options.taskQueue ?? target.taskQueue ?? TASK_QUEUE,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities(options.resolveModel ?? resolveModelFromEnv()),
+    activities: {
+      ...createActivities(options.resolveModel ?? resolveModelFromEnv()),
+      ...createNotificationActivities(options.webhookUrl ?? process.env.PARLEY_WEBHOOK_URL),
+    },
     // Payload codecs run in the worker's main thread, outside the workflow sandbox.
     ...(dataConverter ? { dataConverter } : {}),
     ...options.tuning,

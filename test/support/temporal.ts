@@ -32,13 +32,14 @@ export interface RunningWorker {
 export async function startTestWorker(
   resolveModel: ModelResolver = resolveModelFromEnv({}),
   taskQueue = `test-${randomUUID()}`,
-  options: { dataConverter?: DataConverter } = {},
+  options: { dataConverter?: DataConverter; webhookUrl?: string } = {},
 ): Promise<RunningWorker> {
   const { worker, connection } = await createWorker({
     target: { address: testAddress(), namespace: 'default' },
     taskQueue,
     resolveModel,
     dataConverter: options.dataConverter,
+    webhookUrl: options.webhookUrl,
   });
   const running = worker.run();
   return {
