@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { stripVTControlCharacters } from 'node:util';
 import { registerSearchAttributes, setupCommand } from '../src/cli/commands/setup';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { PARLEY_SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
@@ -42,7 +43,7 @@ describe('parley setup on a server started without Parley’s search attributes'
       log.mockRestore();
     }
     // Colours off, so the lines read the same on any terminal.
-    return lines.map((line) => line.replace(/\x1b\[[0-9;]*m/g, ''));
+    return lines.map((line) => stripVTControlCharacters(line));
   }
 
   it('registers every attribute once, and a second run changes nothing', async () => {

@@ -12,9 +12,12 @@ export function payloadCodecFromEnv(env: NodeJS.ProcessEnv = process.env): AesGc
   return keys ? new AesGcmCodec(keys) : undefined;
 }
 
-/** A data converter that encrypts with the given keys. */
+/**
+ * A data converter that encrypts with the given keys: every payload, and failure messages and stack traces (which the
+ * failure converter moves into a payload).
+ */
 export function encryptingDataConverter(keys: KeyRing): DataConverter {
-  return { payloadCodecs: [new AesGcmCodec(keys)] };
+  return { payloadCodecs: [new AesGcmCodec(keys)], failureConverterPath: require.resolve('./failure-converter') };
 }
 
 /**
