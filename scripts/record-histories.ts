@@ -2,7 +2,8 @@
  * Records the workflow histories `test/replay.test.ts` replays: real simulations of several scenarios, with gates,
  * decisions, a retried model call and a failed negotiation, on a dev server of their own (in memory) and a worker
  * running the workflow code of this tree. Run it with `npm run fixtures:histories` after a deliberate, patched
- * workflow change; it replaces every file in test/fixtures/histories/.
+ * workflow change; it replaces the files at the top of test/fixtures/histories/ and leaves its folders (older
+ * recordings kept for the old branches of `patched()`) alone.
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
