@@ -1,8 +1,16 @@
 import type { Proposal, Review } from '../negotiation/documents';
+import type { Price } from '../negotiation/pricing';
 import type { Client, Language, Need, Vendor } from '../scenario/schema';
 
 /** Which engine writes the documents of a simulation. Credentials stay in the worker's environment. */
-export type LlmChoice = { provider: 'offline' } | { provider: 'openai'; model?: string };
+export type LlmChoice =
+  | { provider: 'offline' }
+  | {
+      provider: 'openai';
+      model?: string;
+      /** The model's price, looked up when the simulation starts so the workflow can keep a budget. */
+      price?: Price;
+    };
 export type ProviderName = LlmChoice['provider'];
 
 /** What the vendor is told about the client before any feedback: the needs of round 1 and the stated deadline. */

@@ -8,6 +8,7 @@ const statusColour: Record<NegotiationStatus, (text: string) => string> = {
   agreed: pc.green,
   rejected: pc.red,
   no_agreement: pc.magenta,
+  budget_exhausted: pc.magenta,
   failed: pc.red,
 };
 

@@ -7,12 +7,13 @@ export const negotiationStatuses = [
   'agreed',
   'rejected',
   'no_agreement',
+  'budget_exhausted',
   'failed',
 ] as const;
 export type NegotiationStatus = (typeof negotiationStatuses)[number];
 
 export function isSettled(status: NegotiationStatus): boolean {
-  return status === 'agreed' || status === 'rejected' || status === 'no_agreement' || status === 'failed';
+  return status !== 'running' && status !== 'awaiting_approval';
 }
 
 /** A one-line event of the transcript: `- **HH:MM:SS** | **Actor** | Kind | text`. */
@@ -61,6 +62,8 @@ export interface NegotiationStatusView {
   notices: string[];
   /** Tokens the negotiation's model calls used so far. */
   tokens?: { prompt: number; completion: number };
+  /** What those tokens cost, in US dollars, at the price the simulation started with. */
+  costUsd?: number;
 }
 
 /** Where a negotiation waits for a person: the client accepted, or the rounds ran out. */

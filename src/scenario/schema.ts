@@ -104,6 +104,17 @@ export const policySchema = z
      * limit) triggers it too; this bound keeps histories short for negotiations with many rounds.
      */
     continueAsNewAfterRounds: z.number().int().min(1).optional(),
+    /**
+     * What one negotiation may spend on model calls, checked before each call; when it is used up the
+     * negotiation ends as `budget_exhausted` and keeps its last valid proposal.
+     */
+    budget: z
+      .object({
+        tokens: z.number().int().positive().optional(),
+        usd: z.number().positive().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type Policy = z.infer<typeof policySchema>;

@@ -25,6 +25,7 @@ import type {
   NegotiationStatusView,
   TranscriptEntry,
 } from '../negotiation/record';
+import { costOf } from '../negotiation/pricing';
 import type { Client, Policy, Vendor } from '../scenario/schema';
 import {
   ParleyClientKey,
@@ -138,7 +139,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     view.status = status;
     view.phase = 'settled';
     view.pendingGate = undefined;
-    event(actor, kind, text);
+    event(actor, kind, `${text}${spendText(view)}`);
     publish();
     // Awaited: a delivery still scheduled when the workflow completes would never be sent.
     await notify('negotiation.settled');
@@ -344,6 +345,8 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
         : lastReview;
     humanRequests = [];
 
+    const draftStep = `drafting proposal V${round}`;
+    if (isOverBudget(view, policy)) return settle('budget_exhausted', 'Parley', 'Outcome', budgetText(view, draftStep));
     let drafted;
     try {
       drafted = await draftProposal.executeWithOptions({ ...modelCallOptions, summary: `Draft proposal V${round} (${vendor.name})` }, [{
@@ -357,7 +360,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
         lastReview: feedback,
       }]);
     } catch (err) {
-      return settle('failed', vendor.name, 'Outcome', failureText(view, vendor.name, `drafting proposal V${round}`, err));
+      return settle('failed', vendor.name, 'Outcome', failureText(view, vendor.name, draftStep, err));
     }
     // A model may label its draft with any number (the seed run has a "version": 3 on a second proposal);
     // the round the workflow is in is the only version that counts.
@@ -365,12 +368,13 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     view.version = round;
     view.provider = drafted.provider;
     view.model = drafted.model;
-    countTokens(view, drafted.usage);
+    countTokens(view, drafted.usage, llm);
     entries.push({ type: 'document', at: now(), actor: vendor.name, label: 'Proposal', version: round, body: currentProposal });
 
     view.phase = 'reviewing';
     publish();
     event(client.name, 'Action', 'Reviewing Proposal...');
+    if (isOverBudget(view, policy)) return settle('budget_exhausted', 'Parley', 'Outcome', budgetText(view, `reviewing proposal V${round}`));
     let reviewed;
     try {
       reviewed = await reviewProposal.executeWithOptions({ ...modelCallOptions, summary: `Review proposal V${round} (${client.name})` }, [{
@@ -388,7 +392,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
       return settle('failed', client.name, 'Outcome', failureText(view, client.name, `reviewing proposal V${round}`, err));
     }
     lastReview = reviewed.review;
-    countTokens(view, reviewed.usage);
+    countTokens(view, reviewed.usage, llm);
     view.lastSatisfaction = lastReview.overall_satisfaction;
     entries.push({ type: 'document', at: now(), actor: client.name, label: 'Review', version: round, body: lastReview });
 
@@ -460,10 +464,31 @@ function suffix(comment: string | undefined): string {
   return comment ? `: ${comment}` : '';
 }
 
-function countTokens(view: NegotiationStatusView, usage: TokenUsage | undefined): void {
+function countTokens(view: NegotiationStatusView, usage: TokenUsage | undefined, llm: LlmChoice): void {
   if (!usage) return;
   const tokens = view.tokens ?? { prompt: 0, completion: 0 };
   view.tokens = { prompt: tokens.prompt + usage.promptTokens, completion: tokens.completion + usage.completionTokens };
+  if (llm.provider === 'openai' && llm.price) view.costUsd = costOf(view.tokens, llm.price);
+}
+
+/** Whether the negotiation has spent its budget; checked before every model call. */
+function isOverBudget(view: NegotiationStatusView, policy: Policy): boolean {
+  const { budget } = policy;
+  if (!budget) return false;
+  const tokens = view.tokens ? view.tokens.prompt + view.tokens.completion : 0;
+  return (budget.tokens !== undefined && tokens >= budget.tokens) || (budget.usd !== undefined && (view.costUsd ?? 0) >= budget.usd);
+}
+
+function budgetText(view: NegotiationStatusView, step: string): string {
+  const kept = view.version > 0 ? `; Proposal V${view.version} is the last valid one` : '';
+  return `Budget exhausted before ${step}${kept}`;
+}
+
+/** What the model calls cost, for outcome lines: nothing for the offline engine, which spends nothing. */
+function spendText(view: NegotiationStatusView): string {
+  if (!view.tokens) return '';
+  const cost = view.costUsd !== undefined ? `, $${view.costUsd.toFixed(4)}` : '';
+  return ` (tokens: ${view.tokens.prompt} prompt + ${view.tokens.completion} completion${cost})`;
 }
 
 /** One line naming the step, the party and the cause, for the status view and the transcript. */

@@ -1,9 +1,24 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadScenario } from '../../scenario/load';
 import { temporalTarget } from '../../temporal/connection';
 import { closeClient, connectOrExplain, llmChoice } from '../context';
 import { outcomesTable } from '../output';
 import { runJson, runScenario } from '../run-scenario';
+
+interface RunFlags {
+  wait?: boolean;
+  json?: boolean;
+  llm?: string;
+  model?: string;
+  budgetTokens?: number;
+  budgetUsd?: number;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
 
 export function runCommand(): Command {
   return new Command('run')
@@ -13,9 +28,15 @@ export function runCommand(): Command {
     .option('--json', 'print machine-readable JSON')
     .addOption(new Option('--llm <provider>', 'engine that writes the documents').choices(['offline', 'openai']))
     .option('--model <name>', 'model name for --llm openai (default: $PARLEY_MODEL or gpt-4o-mini)')
-    .action(async (file: string, options: { wait?: boolean; json?: boolean; llm?: string; model?: string }) => {
+    .option('--budget-tokens <n>', 'tokens each negotiation may spend (overrides the scenario policy)', positiveNumber)
+    .option('--budget-usd <x>', 'US dollars each negotiation may spend (overrides the scenario policy)', positiveNumber)
+    .action(async (file: string, options: RunFlags) => {
       // Everything the user can get wrong is checked before anything starts.
-      const scenario = await loadScenario(file);
+      const loaded = await loadScenario(file);
+      const budget = { ...loaded.policy.budget };
+      if (options.budgetTokens !== undefined) budget.tokens = Math.floor(options.budgetTokens);
+      if (options.budgetUsd !== undefined) budget.usd = options.budgetUsd;
+      const scenario = budget.tokens || budget.usd ? { ...loaded, policy: { ...loaded.policy, budget } } : loaded;
       const llm = llmChoice(options.llm, options.model);
       const target = temporalTarget();
       const client = await connectOrExplain(target);
