@@ -3,11 +3,13 @@ import type { Payload } from '@temporalio/common';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { resolveModelFromEnv } from '../src/worker';
 import { AesGcmCodec, ENCRYPTED_ENCODING, PayloadDecryptionError, isEncrypted } from '../src/codec/aes-gcm-codec';
+import { createCodecServer } from '../src/codec/codec-server';
 import { encryptingDataConverter, parleyDataConverter } from '../src/codec/data-converter';
 import { EncryptionKeyError, derivedKeyId, keyRing, keyRingFromEnv, type EncryptionKey } from '../src/codec/keys';
 import { runScenario } from '../src/cli/run-scenario';
@@ -34,10 +36,16 @@ async function tender(policy: Partial<Policy> = {}): Promise<Scenario> {
 }
 
 /** The history exactly as the server stores it, through the Temporal CLI (which knows no codec). */
-async function storedHistory(workflowId: string): Promise<{ raw: string; payloads: Payload[] }> {
+async function storedHistory(
+  workflowId: string,
+  codecEndpoint?: string,
+): Promise<{ raw: string; payloads: Payload[] }> {
   const { stdout } = await promisify(execFile)(
     await findTemporalCli(),
-    ['workflow', 'show', '--workflow-id', workflowId, '--address', testAddress(), '--output', 'json'],
+    [
+      ...['workflow', 'show', '--workflow-id', workflowId, '--address', testAddress(), '--output', 'json'],
+      ...(codecEndpoint ? ['--codec-endpoint', codecEndpoint] : []),
+    ],
     { maxBuffer: 64 * 1024 * 1024 },
   );
   const payloads: Payload[] = [];
@@ -206,6 +214,16 @@ describe('confidential bids on a real Temporal server', () => {
     const decryptedText = decrypted.map((p) => Buffer.from(p.data ?? []).toString('utf8')).join('\n');
     expect(decryptedText).toContain(ASK);
     expect(decryptedText).toContain('technical_design');
+
+    // Temporal's own tools read it through the codec server, as the Web UI does.
+    const codecServer = createCodecServer({ codec: new AesGcmCodec(keyRing([keyA])), origins: [] });
+    await new Promise<void>((resolve) => codecServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(codecServer.address() as AddressInfo).port}`;
+      expect(readable(await storedHistory(id, endpoint))).toContain(ASK);
+    } finally {
+      await new Promise((resolve) => codecServer.close(resolve));
+    }
 
     // Parley's own reads decrypt: a query answered by the worker, rendered as the transcript.
     expect(await transcriptOf(clientA, id)).toMatch(/"technical_design"/);
