@@ -4,6 +4,8 @@ import { createActivities, type ModelResolver } from './activities';
 import { createNotificationActivities } from './activities/notify';
 import { parleyDataConverter } from './codec/data-converter';
 import { OfflineEngine } from './activities/offline-engine';
+import type { NegotiationModel } from './activities/types';
+import Bottleneck from 'bottleneck';
 import { TASK_QUEUE, temporalTarget, type TemporalTarget } from './temporal/connection';
 
 export interface ParleyWorkerOptions {
@@ -21,13 +23,40 @@ export interface ParleyWorkerOptions {
 /** Builds the engine a simulation asked for, from this worker's environment: credentials never leave the worker. */
 export function resolveModelFromEnv(env: NodeJS.ProcessEnv = process.env): ModelResolver {
   const offline = new OfflineEngine();
+  const limiter = llmRateLimiter(env);
+  const schedule = <T>(request: () => Promise<T>) => limiter.schedule(request);
+  const openAiModels = new Map<string, NegotiationModel>();
   return (choice) => {
     if (choice.provider === 'offline') return offline;
-    // Loaded lazily so an offline-only worker never needs the OpenAI client.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { openAiModelFromEnv } = require('./activities/openai-model') as typeof import('./activities/openai-model');
-    return openAiModelFromEnv(env, choice);
+    const key = choice.model ?? '';
+    let model = openAiModels.get(key);
+    if (!model) {
+      // Loaded lazily so an offline-only worker never needs the OpenAI client.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { openAiModelFromEnv } = require('./activities/openai-model') as typeof import('./activities/openai-model');
+      model = openAiModelFromEnv(env, choice, schedule);
+      openAiModels.set(key, model);
+    }
+    return model;
   };
+}
+
+/**
+ * One limit for every model request a worker makes, whatever negotiation it serves: at most
+ * `PARLEY_LLM_CONCURRENCY` in flight (default 8) and `PARLEY_LLM_RPS` started per second (default unlimited).
+ */
+export function llmRateLimiter(env: NodeJS.ProcessEnv = process.env): Bottleneck {
+  const concurrency = positiveSetting(env, 'PARLEY_LLM_CONCURRENCY') ?? 8;
+  const rps = positiveSetting(env, 'PARLEY_LLM_RPS');
+  return new Bottleneck({ maxConcurrent: concurrency, minTime: rps ? Math.ceil(1000 / rps) : 0 });
+}
+
+function positiveSetting(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}: expected a positive number, got "${raw}"`);
+  return value;
 }
 
 /** A worker that runs Parley's workflows and activities; the caller runs it and closes the connection. */

@@ -51,6 +51,11 @@ export interface OpenAiModelOptions {
   model: string;
   /** Per request; defaults to {@link DEFAULT_OPENAI_TIMEOUT_MS}. */
   timeoutMs?: number;
+  /**
+   * Runs each HTTP request when the worker's shared rate limit allows it; every negotiation on a worker goes
+   * through the same one. Requests run at once when absent.
+   */
+  schedule?: <T>(request: () => Promise<T>) => Promise<T>;
 }
 
 /** The simulation's choice when it asked for OpenAI. */
@@ -82,11 +87,13 @@ export class OpenAiModel implements AttemptAwareModel {
   readonly #maxTokensParam: 'max_completion_tokens' | 'max_tokens';
   /** Kept only to scrub it out of error messages that a server might echo it into. */
   readonly #apiKey: string;
+  readonly #schedule: <T>(request: () => Promise<T>) => Promise<T>;
 
   constructor(options: OpenAiModelOptions) {
     this.model = options.model;
     this.#apiKey = options.apiKey;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_OPENAI_TIMEOUT_MS;
+    this.#schedule = options.schedule ?? ((request) => request());
     const baseURL = options.baseURL ?? DEFAULT_OPENAI_BASE_URL;
     this.#maxTokensParam = maxTokensParam(baseURL);
     this.#client = new OpenAI({
@@ -144,7 +151,7 @@ export class OpenAiModel implements AttemptAwareModel {
     let completion: ChatCompletion;
     const started = performance.now();
     try {
-      completion = await this.#client.chat.completions.create(body, { signal });
+      completion = await this.#schedule(() => this.#client.chat.completions.create(body, { signal }));
     } catch (err) {
       // A cancelled activity must end with the reason Temporal aborted it with, so the worker reports the
       // activity as cancelled rather than failed.
@@ -262,7 +269,11 @@ export class OpenAiModel implements AttemptAwareModel {
  * (optional, for OpenAI-compatible servers) and `PARLEY_MODEL` (default {@link DEFAULT_OPENAI_MODEL}); a model
  * named by the simulation wins over `PARLEY_MODEL`.
  */
-export function openAiModelFromEnv(env: NodeJS.ProcessEnv, choice: OpenAiChoice): OpenAiModel {
+export function openAiModelFromEnv(
+  env: NodeJS.ProcessEnv,
+  choice: OpenAiChoice,
+  schedule?: OpenAiModelOptions['schedule'],
+): OpenAiModel {
   const apiKey = env.OPENAI_API_KEY?.trim();
   if (!apiKey) {
     throw new ModelConfigError(
@@ -273,6 +284,7 @@ export function openAiModelFromEnv(env: NodeJS.ProcessEnv, choice: OpenAiChoice)
     apiKey,
     baseURL: env.OPENAI_BASE_URL?.trim() || undefined,
     model: choice.model?.trim() || env.PARLEY_MODEL?.trim() || DEFAULT_OPENAI_MODEL,
+    schedule,
   });
 }
 
