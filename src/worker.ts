@@ -4,6 +4,7 @@ import { createActivities, type ModelResolver } from './activities';
 import { createNotificationActivities } from './activities/notify';
 import { parleyDataConverter } from './codec/data-converter';
 import { OfflineEngine } from './activities/offline-engine';
+import { ReplayModel } from './activities/replay-model';
 import type { NegotiationModel } from './activities/types';
 import Bottleneck from 'bottleneck';
 import { TASK_QUEUE, temporalTarget, type TemporalTarget } from './temporal/connection';
@@ -28,6 +29,7 @@ export function resolveModelFromEnv(env: NodeJS.ProcessEnv = process.env): Model
   const openAiModels = new Map<string, NegotiationModel>();
   return (choice) => {
     if (choice.provider === 'offline') return offline;
+    if (choice.provider === 'replay') return new ReplayModel(choice.answer);
     const key = choice.model ?? '';
     let model = openAiModels.get(key);
     if (!model) {

@@ -97,7 +97,7 @@ describe('the parley command line', () => {
     const result = await parley('run', seedScenario, '--llm', 'gpt');
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/option '--llm <provider>' argument 'gpt' is invalid/);
+    expect(result.stderr.trim()).toBe('parley: --llm: expected "offline", "openai" or "replay:FILE", got "gpt"');
   });
 
   it('answers an unknown negotiation id with one clear line and a non-zero exit', async () => {

@@ -11,15 +11,15 @@ import {
 import type {
   DraftProposalInput,
   DraftProposalResult,
-  LlmChoice,
+  CallLlm,
   NegotiationModel,
   ReviewProposalInput,
   ReviewProposalResult,
   TokenUsage,
 } from './types';
 
-/** Finds the engine for a simulation's choice; the worker builds it from its own environment. */
-export type ModelResolver = (choice: LlmChoice) => NegotiationModel;
+/** Finds the engine for a call's choice; the worker builds it from its own environment. */
+export type ModelResolver = (choice: CallLlm) => NegotiationModel;
 
 /**
  * The two business steps of a negotiation, one model call each. What the model returns is validated again
@@ -99,7 +99,7 @@ function usageField(usage: TokenUsage | undefined): { usage?: TokenUsage } {
 
 export type Activities = ReturnType<typeof createActivities>;
 
-function resolveForActivity(resolveModel: ModelResolver, choice: LlmChoice): NegotiationModel {
+function resolveForActivity(resolveModel: ModelResolver, choice: CallLlm): NegotiationModel {
   return callSync(() => resolveModel(choice));
 }
 

@@ -2,8 +2,8 @@ import type { Proposal, Review } from '../negotiation/documents';
 import type { Price } from '../negotiation/pricing';
 import type { Client, Language, Need, Vendor } from '../scenario/schema';
 
-/** Which engine writes the documents of a simulation. Credentials stay in the worker's environment. */
-export type LlmChoice =
+/** An engine that writes documents itself: the offline engine or a model behind the OpenAI API. */
+export type EngineChoice =
   | { provider: 'offline' }
   | {
       provider: 'openai';
@@ -11,7 +11,31 @@ export type LlmChoice =
       /** The model's price, looked up when the simulation starts so the workflow can keep a budget. */
       price?: Price;
     };
+
+/** One document as a run recorded it, to be served back instead of calling a model. */
+export interface RecordedAnswer {
+  document: unknown;
+  provider: string;
+  model: string;
+}
+
+/** The recorded answers of one client–vendor pair, by step and round. */
+export interface PairRecording {
+  proposals: Record<string, RecordedAnswer>;
+  reviews: Record<string, RecordedAnswer>;
+}
+
+/**
+ * Which engine writes the documents of a simulation. Credentials stay in the worker's environment. `replay`
+ * serves a recorded run back (`recordings` keyed by `client|vendor`), so a simulation reproduces with no network.
+ */
+export type LlmChoice = EngineChoice | { provider: 'replay'; source: string; recordings: Record<string, PairRecording> };
+
+/** What one model call is told to use: the simulation's engine, or the one recorded answer it must serve. */
+export type CallLlm = EngineChoice | { provider: 'replay'; answer?: RecordedAnswer };
+
 export type ProviderName = LlmChoice['provider'];
+
 
 /** What the vendor is told about the client before any feedback: the needs of round 1 and the stated deadline. */
 export interface ClientBrief {
@@ -25,7 +49,7 @@ export interface ClientBrief {
 export interface DraftProposalInput {
   negotiationId: string;
   language: Language;
-  llm: LlmChoice;
+  llm: CallLlm;
   client: ClientBrief;
   vendor: Vendor;
   /** The version this draft will carry; the workflow decides it, not the model. */
@@ -37,7 +61,7 @@ export interface DraftProposalInput {
 export interface ReviewProposalInput {
   negotiationId: string;
   language: Language;
-  llm: LlmChoice;
+  llm: CallLlm;
   /** The full client, including what it reveals only in later rounds. */
   client: Client;
   vendorName: string;

@@ -37,5 +37,5 @@ export function llmChoice(flag: string | undefined, model: string | undefined, e
     // The price travels with the simulation so budgets and costs do not depend on where the workflow runs.
     return { provider, model: name, price: prices[name] };
   }
-  throw new CliError(`--llm: expected "offline" or "openai", got "${provider}"`, EXIT_BAD_INPUT);
+  throw new CliError(`--llm: expected "offline", "openai" or "replay:FILE", got "${provider}"`, EXIT_BAD_INPUT);
 }

@@ -11,3 +11,8 @@ export function slug(name: string): string {
     .replace(/[^\p{L}\p{N}]+/gu, '-')
     .replace(/^-+|-+$/g, '');
 }
+
+/** The key of a client–vendor pair in a recording. */
+export function recordingKey(client: string, vendor: string): string {
+  return `${client}|${vendor}`;
+}

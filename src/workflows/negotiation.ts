@@ -15,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { NegotiationEvent, NotificationActivities } from '../activities/notify';
-import type { LlmChoice, TokenUsage } from '../activities/types';
+import type { CallLlm, LlmChoice, PairRecording, TokenUsage } from '../activities/types';
 import { clientBrief } from '../negotiation/brief';
 import { isAcceptance, isRejection, type Proposal, type Review } from '../negotiation/documents';
 import type {
@@ -120,7 +120,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     maxRounds: policy.maxRounds,
     phase: 'drafting',
     provider: llm.provider,
-    model: llm.provider === 'offline' ? 'offline' : (llm.model ?? ''),
+    model: llm.provider === 'openai' ? (llm.model ?? '') : llm.provider,
     notices: [],
   };
   let currentProposal: Proposal | undefined = carried?.currentProposal;
@@ -352,7 +352,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
       drafted = await draftProposal.executeWithOptions({ ...modelCallOptions, summary: `Draft proposal V${round} (${vendor.name})` }, [{
         negotiationId: input.negotiationId,
         language: policy.language,
-        llm,
+        llm: callLlm(llm, 'proposals', round),
         client: clientBrief(client),
         vendor,
         version: round,
@@ -380,7 +380,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
       reviewed = await reviewProposal.executeWithOptions({ ...modelCallOptions, summary: `Review proposal V${round} (${client.name})` }, [{
         negotiationId: input.negotiationId,
         language: policy.language,
-        llm,
+        llm: callLlm(llm, 'reviews', round),
         client,
         vendorName: vendor.name,
         round,
@@ -462,6 +462,14 @@ function actorName(by: string | undefined): string {
 
 function suffix(comment: string | undefined): string {
   return comment ? `: ${comment}` : '';
+}
+
+/** What one call uses: the simulation's engine, or, when replaying, the one recorded answer for this step. */
+function callLlm(llm: LlmChoice, step: keyof PairRecording, round: number): CallLlm {
+  if (llm.provider !== 'replay') return llm;
+  // The simulation hands each negotiation only its own pair's recording, under its only key.
+  const recording = Object.values(llm.recordings)[0];
+  return { provider: 'replay', answer: recording?.[step][String(round)] };
 }
 
 function countTokens(view: NegotiationStatusView, usage: TokenUsage | undefined, llm: LlmChoice): void {

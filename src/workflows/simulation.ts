@@ -1,7 +1,7 @@
 import { ParentClosePolicy, startChild, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LlmChoice } from '../activities/types';
 import { statusViewOf, type NegotiationStatusView } from '../negotiation/record';
-import { negotiationIdFor } from '../negotiation/ids';
+import { negotiationIdFor, recordingKey } from '../negotiation/ids';
 import type { Scenario } from '../scenario/schema';
 import { getSimulation, type SimulationNegotiation } from './messages';
 import { negotiationWorkflow } from './negotiation';
@@ -58,7 +58,7 @@ export async function simulationWorkflow(input: SimulationInput): Promise<Simula
             client: clientOf(n.client),
             vendor: scenario.vendors.find((v) => v.name === n.vendor)!,
             policy: scenario.policy,
-            llm,
+            llm: llmFor(llm, n.client, n.vendor),
             indexed: input.indexed,
           },
         ],
@@ -91,6 +91,14 @@ export async function simulationWorkflow(input: SimulationInput): Promise<Simula
   });
 
   return { simulationId, scenarioName: scenario.name, startedAt, outcomes };
+}
+
+/** A negotiation's engine; a replay carries only the pair's own recording, to keep each history small. */
+function llmFor(llm: LlmChoice, client: string, vendor: string): LlmChoice {
+  if (llm.provider !== 'replay') return llm;
+  const key = recordingKey(client, vendor);
+  const recording = llm.recordings[key];
+  return { ...llm, recordings: recording ? { [key]: recording } : {} };
 }
 
 /** What the Web UI shows of a negotiation before it starts: the parties, the project and the rules. */

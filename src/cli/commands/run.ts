@@ -1,5 +1,8 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { recordingOf, replayChoice, saveRecording } from '../../negotiation/recording';
 import { loadScenario } from '../../scenario/load';
+import { CliError, EXIT_BAD_INPUT } from '../errors';
+import { negotiationRecord } from '../simulations';
 import { temporalTarget } from '../../temporal/connection';
 import { closeClient, connectOrExplain, llmChoice } from '../context';
 import { outcomesTable } from '../output';
@@ -12,6 +15,7 @@ interface RunFlags {
   model?: string;
   budgetTokens?: number;
   budgetUsd?: number;
+  record?: string;
 }
 
 function positiveNumber(value: string): number {
@@ -26,7 +30,8 @@ export function runCommand(): Command {
     .argument('<scenario>', 'scenario YAML file')
     .option('--wait', 'return when every negotiation has settled, and write runs/<simulationId>.md')
     .option('--json', 'print machine-readable JSON')
-    .addOption(new Option('--llm <provider>', 'engine that writes the documents').choices(['offline', 'openai']))
+    .option('--llm <provider>', 'engine that writes the documents: offline, openai or replay:FILE')
+    .option('--record <file>', 'with --wait: save every model answer to FILE, to replay with --llm replay:FILE')
     .option('--model <name>', 'model name for --llm openai (default: $PARLEY_MODEL or gpt-4o-mini)')
     .option('--budget-tokens <n>', 'tokens each negotiation may spend (overrides the scenario policy)', positiveNumber)
     .option('--budget-usd <x>', 'US dollars each negotiation may spend (overrides the scenario policy)', positiveNumber)
@@ -37,7 +42,12 @@ export function runCommand(): Command {
       if (options.budgetTokens !== undefined) budget.tokens = Math.floor(options.budgetTokens);
       if (options.budgetUsd !== undefined) budget.usd = options.budgetUsd;
       const scenario = budget.tokens || budget.usd ? { ...loaded, policy: { ...loaded.policy, budget } } : loaded;
-      const llm = llmChoice(options.llm, options.model);
+      if (options.record && !options.wait) throw new CliError('--record needs --wait: answers are saved once the run ends', EXIT_BAD_INPUT);
+      const llm = options.llm?.startsWith('replay:')
+        ? await replayChoice(options.llm.slice('replay:'.length)).catch((err: Error) => {
+            throw new CliError(err.message, EXIT_BAD_INPUT);
+          })
+        : llmChoice(options.llm, options.model);
       const target = temporalTarget();
       const client = await connectOrExplain(target);
       try {
@@ -46,6 +56,13 @@ export function runCommand(): Command {
           quiet: !!options.json,
           taskQueue: target.taskQueue,
         });
+        if (options.record) {
+          const records = await Promise.all(
+            run.simulation.negotiations.map((n) => negotiationRecord(client, n.negotiationId)),
+          );
+          await saveRecording(options.record, recordingOf(scenario.name, run.simulation.simulationId, records));
+          if (!options.json) console.error(`Recording: ${options.record}`);
+        }
         if (options.json) {
           console.log(JSON.stringify(runJson(run), null, 2));
         } else if (run.outcomes) {
