@@ -17,7 +17,7 @@ describe('scenario files', () => {
   it('loads the seed scenario with the three pairs of the reference run', async () => {
     const scenario = await loadScenario(seedScenario);
 
-    expect(scenario.policy).toEqual({ maxRounds: 3, language: 'zh' });
+    expect(scenario.policy).toMatchObject({ maxRounds: 3, language: 'zh', approval: 'required', onRoundLimit: 'end' });
     expect(scenario.pairs).toEqual([
       { client: 'ShopifyPlus Inc', vendor: 'Nebula AI' },
       { client: 'FastTrack Logistics', vendor: 'SmartThings Dev' },
