@@ -32,11 +32,30 @@ export async function measurePromptTokens(rounds = 6, pairIndex = 0): Promise<Pr
   let proposal: Proposal | undefined;
   let lastReview: Review | undefined;
   for (let round = 1; round <= rounds; round++) {
-    const common = { negotiationId: 'bench', language: scenario.policy.language, llm: { provider: 'offline' } } as const;
-    const drafting: DraftProposalInput = { ...common, client: clientBrief(client), vendor, version: round, previousProposal: proposal, lastReview };
+    const common = {
+      negotiationId: 'bench',
+      language: scenario.policy.language,
+      llm: { provider: 'offline' },
+    } as const;
+    const drafting: DraftProposalInput = {
+      ...common,
+      client: clientBrief(client),
+      vendor,
+      version: round,
+      previousProposal: proposal,
+      lastReview,
+    };
     const vendorTokens = tokens(vendorMessages(drafting));
     proposal = draft(drafting);
-    const reviewing: ReviewProposalInput = { ...common, client, vendorName: vendor.name, round, maxRounds: rounds, proposal, previousReview: lastReview };
+    const reviewing: ReviewProposalInput = {
+      ...common,
+      client,
+      vendorName: vendor.name,
+      round,
+      maxRounds: rounds,
+      proposal,
+      previousReview: lastReview,
+    };
     const clientTokens = tokens(clientMessages(reviewing));
     lastReview = review(reviewing);
     rows.push({ round, vendorTokens, clientTokens });
@@ -46,11 +65,16 @@ export async function measurePromptTokens(rounds = 6, pairIndex = 0): Promise<Pr
 
 async function main(): Promise<void> {
   const rows = await measurePromptTokens();
-  const table = new Table({ head: ['Round', 'Vendor prompt tokens', 'Client prompt tokens'], style: { head: [], border: [] } });
+  const table = new Table({
+    head: ['Round', 'Vendor prompt tokens', 'Client prompt tokens'],
+    style: { head: [], border: [] },
+  });
   for (const row of rows) table.push([row.round, row.vendorTokens, row.clientTokens]);
   console.log(table.toString());
   const ratio = (pick: (r: PromptSizeRow) => number) => pick(rows[5]) / pick(rows[1]);
-  console.log(`Round 6 / round 2: vendor ${ratio((r) => r.vendorTokens).toFixed(2)}×, client ${ratio((r) => r.clientTokens).toFixed(2)}× (target ≤ 1.5×)`);
+  console.log(
+    `Round 6 / round 2: vendor ${ratio((r) => r.vendorTokens).toFixed(2)}×, client ${ratio((r) => r.clientTokens).toFixed(2)}× (target ≤ 1.5×)`,
+  );
 }
 
 if (require.main === module) {

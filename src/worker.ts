@@ -1,4 +1,11 @@
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { createActivities, type ModelResolver } from './activities';
 import { createNotificationActivities } from './activities/notify';
@@ -18,7 +25,10 @@ export interface ParleyWorkerOptions {
   webhookUrl?: string;
   /** Payload encryption; from `PARLEY_ENCRYPTION_KEY(S)` when omitted, none when no key is set. */
   dataConverter?: DataConverter;
-  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions'>;
+  tuning?: Pick<
+    WorkerOptions,
+    'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions'
+  >;
 }
 
 /** Builds the engine a simulation asked for, from this worker's environment: credentials never leave the worker. */
@@ -62,7 +72,9 @@ function positiveSetting(env: NodeJS.ProcessEnv, name: string): number | undefin
 }
 
 /** A worker that runs Parley's workflows and activities; the caller runs it and closes the connection. */
-export async function createWorker(options: ParleyWorkerOptions = {}): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createWorker(
+  options: ParleyWorkerOptions = {},
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   const target = options.target ?? temporalTarget();
   // Read before connecting, so bad key material fails at once with its own message.
   const dataConverter = options.dataConverter ?? parleyDataConverter();
@@ -87,7 +99,9 @@ export async function createWorker(options: ParleyWorkerOptions = {}): Promise<{
  * Sets how much the Temporal SDK logs (`PARLEY_LOG_LEVEL`, default WARN) so a person watching a run sees
  * Parley's progress rather than the SDK's. It must run before the first worker or connection is created.
  */
-export function installRuntime(level: LogLevel = (process.env.PARLEY_LOG_LEVEL?.toUpperCase() as LogLevel) || 'WARN'): void {
+export function installRuntime(
+  level: LogLevel = (process.env.PARLEY_LOG_LEVEL?.toUpperCase() as LogLevel) || 'WARN',
+): void {
   try {
     Runtime.install({ logger: new DefaultLogger(level) });
   } catch {

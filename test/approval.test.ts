@@ -43,7 +43,12 @@ describe('human decisions at a negotiation gate', () => {
   });
 
   async function awaitingApproval(scenario: Scenario): Promise<string> {
-    const run = await runScenario(client, scenario, { provider: 'offline' }, { wait: true, quiet: true, taskQueue: worker!.taskQueue, runsDir });
+    const run = await runScenario(
+      client,
+      scenario,
+      { provider: 'offline' },
+      { wait: true, quiet: true, taskQueue: worker!.taskQueue, runsDir },
+    );
     const [outcome] = run.outcomes!;
     expect(outcome).toMatchObject({ status: 'awaiting_approval', pendingGate: 'acceptance' });
     return outcome.negotiationId;
@@ -53,11 +58,15 @@ describe('human decisions at a negotiation gate', () => {
     worker = await startTestWorker();
     const id = await awaitingApproval(await tender());
 
-    const outcome = await client.workflow.getHandle(id).executeUpdate(decisionUpdates.approve, { args: [{ by: 'alice', comment: 'good fit' }] });
+    const outcome = await client.workflow
+      .getHandle(id)
+      .executeUpdate(decisionUpdates.approve, { args: [{ by: 'alice', comment: 'good fit' }] });
 
     expect(outcome).toMatchObject({ decision: 'approve', by: 'ops:alice', status: 'agreed' });
     expect(await negotiationStatus(client, id)).toMatchObject({ status: 'agreed', decidedBy: 'ops:alice' });
-    expect(await transcriptOf(client, id)).toMatch(/- \*\*\d\d:\d\d:\d\d\*\* \| \*\*ops:alice\*\* \| Approval \| Approved Proposal V2: good fit\n/);
+    expect(await transcriptOf(client, id)).toMatch(
+      /- \*\*\d\d:\d\d:\d\d\*\* \| \*\*ops:alice\*\* \| Approval \| Approved Proposal V2: good fit\n/,
+    );
   });
 
   it('refuses a rejection without a reason, then takes one with a reason', async () => {
@@ -87,18 +96,33 @@ describe('human decisions at a negotiation gate', () => {
       reviewProposal: (input) => offline.reviewProposal(input),
     };
     worker = await startTestWorker(() => slow);
-    const simulation = await startSimulation(client, await tender({ approval: 'auto' }), { provider: 'offline' }, { taskQueue: worker.taskQueue });
+    const simulation = await startSimulation(
+      client,
+      await tender({ approval: 'auto' }),
+      { provider: 'offline' },
+      { taskQueue: worker.taskQueue },
+    );
     const handle = client.workflow.getHandle(simulation.negotiations[0].negotiationId);
-    await eventually(() => handle.query(getStatus), (s) => s.phase === 'drafting');
+    await eventually(
+      () => handle.query(getStatus),
+      (s) => s.phase === 'drafting',
+    );
 
     await handle.signal(approve, { by: 'early-bird' });
-    const refused = await handle.executeUpdate(decisionUpdates.approve, { args: [{ by: 'early-bird' }] }).catch((e) => e);
+    const refused = await handle
+      .executeUpdate(decisionUpdates.approve, { args: [{ by: 'early-bird' }] })
+      .catch((e) => e);
     releaseDraft();
-    const outcome = await eventually(() => negotiationStatus(client, handle.workflowId), (s) => s.phase === 'settled');
+    const outcome = await eventually(
+      () => negotiationStatus(client, handle.workflowId),
+      (s) => s.phase === 'settled',
+    );
 
     expect(refused.cause.message).toBe('no decision is pending: the negotiation is drafting in round 1');
     expect(outcome.status).toBe('agreed');
-    expect(outcome.notices).toEqual(['Ignored approve from ops:early-bird: no decision is pending: the negotiation is drafting in round 1']);
+    expect(outcome.notices).toEqual([
+      'Ignored approve from ops:early-bird: no decision is pending: the negotiation is drafting in round 1',
+    ]);
   });
 
   it('takes a repeated decision with the same request id only once', async () => {
@@ -120,12 +144,19 @@ describe('human decisions at a negotiation gate', () => {
   it('takes a decision sent after the worker was restarted', async () => {
     worker = await startTestWorker();
     const scenario = await tender();
-    const run = await runScenario(client, scenario, { provider: 'offline' }, { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir });
+    const run = await runScenario(
+      client,
+      scenario,
+      { provider: 'offline' },
+      { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir },
+    );
     const id = run.outcomes![0].negotiationId;
     await worker.stop();
     worker = await startTestWorker(undefined, worker.taskQueue);
 
-    const outcome = await client.workflow.getHandle(id).executeUpdate(decisionUpdates.approve, { args: [{ by: 'dave' }] });
+    const outcome = await client.workflow
+      .getHandle(id)
+      .executeUpdate(decisionUpdates.approve, { args: [{ by: 'dave' }] });
 
     expect(outcome.status).toBe('agreed');
   });
@@ -134,68 +165,114 @@ describe('human decisions at a negotiation gate', () => {
     worker = await startTestWorker();
     const id = await awaitingApproval(await tender());
 
-    const outcome = await client.workflow.getHandle(id).executeUpdate(decisionUpdates.requestRevision, { args: [{ by: 'erin', comment: 'add a training plan' }] });
-    const settled = await eventually(() => negotiationStatus(client, id), (s) => s.status === 'awaiting_approval' && s.version === 3);
+    const outcome = await client.workflow
+      .getHandle(id)
+      .executeUpdate(decisionUpdates.requestRevision, { args: [{ by: 'erin', comment: 'add a training plan' }] });
+    const settled = await eventually(
+      () => negotiationStatus(client, id),
+      (s) => s.status === 'awaiting_approval' && s.version === 3,
+    );
 
     expect(outcome.decision).toBe('requestRevision');
     expect(settled.round).toBe(3);
-    expect(await transcriptOf(client, id)).toContain('| **ops:erin** | Approval | Requested revision of Proposal V2: add a training plan');
+    expect(await transcriptOf(client, id)).toContain(
+      '| **ops:erin** | Approval | Requested revision of Proposal V2: add a training plan',
+    );
   });
 
   it('waits at the round limit when asked to, and a grant of more rounds resumes the negotiation', async () => {
     worker = await startTestWorker();
     const scenario = await tender({ maxRounds: 1, onRoundLimit: 'ask' });
-    const run = await runScenario(client, scenario, { provider: 'offline' }, { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir });
+    const run = await runScenario(
+      client,
+      scenario,
+      { provider: 'offline' },
+      { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir },
+    );
     const id = run.outcomes![0].negotiationId;
     expect(run.outcomes![0]).toMatchObject({ status: 'awaiting_approval', pendingGate: 'round_limit', version: 1 });
     const handle = client.workflow.getHandle(id);
 
-    const refused = await handle.executeUpdate(decisionUpdates.extendRounds, { args: [{ by: 'fay', rounds: 0 }] }).catch((e) => e);
+    const refused = await handle
+      .executeUpdate(decisionUpdates.extendRounds, { args: [{ by: 'fay', rounds: 0 }] })
+      .catch((e) => e);
     await handle.executeUpdate(decisionUpdates.extendRounds, { args: [{ by: 'fay', rounds: 1 }] });
 
     expect(refused.cause.message).toBe('extendRounds needs "rounds", a whole number from 1');
     // Round 2 is where Harbor Apps' bid is accepted, so the negotiation now waits at the acceptance gate.
-    const status = await eventually(() => negotiationStatus(client, id), (s) => s.status === 'awaiting_approval' && s.version === 2);
+    const status = await eventually(
+      () => negotiationStatus(client, id),
+      (s) => s.status === 'awaiting_approval' && s.version === 2,
+    );
     expect(status).toMatchObject({ pendingGate: 'acceptance', maxRounds: 2 });
   });
 
   it('expires a gate nobody decides within the approval timeout', async () => {
     worker = await startTestWorker();
-    const run = await runScenario(client, await tender({ approvalTimeout: '2s', onApprovalTimeout: 'expire' }), { provider: 'offline' }, { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir });
+    const run = await runScenario(
+      client,
+      await tender({ approvalTimeout: '2s', onApprovalTimeout: 'expire' }),
+      { provider: 'offline' },
+      { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir },
+    );
     const id = run.outcomes![0].negotiationId;
 
-    const status = await eventually(() => negotiationStatus(client, id), (s) => s.phase === 'settled');
+    const status = await eventually(
+      () => negotiationStatus(client, id),
+      (s) => s.phase === 'settled',
+    );
 
     expect(status.status).toBe('no_agreement');
-    expect(await transcriptOf(client, id)).toContain('| **Parley** | Outcome | No agreement: approval of Proposal V2 expired');
+    expect(await transcriptOf(client, id)).toContain(
+      '| **Parley** | Outcome | No agreement: approval of Proposal V2 expired',
+    );
   });
 
   it('accepts plain JSON from the stock temporal CLI, and survives a malformed payload', async () => {
     worker = await startTestWorker();
     const id = await awaitingApproval(await tender());
     const temporal = await findTemporalCli();
-    const cli = (...args: string[]) => promisify(execFile)(temporal, [...args, '--address', testAddress(), '--workflow-id', id]);
+    const cli = (...args: string[]) =>
+      promisify(execFile)(temporal, [...args, '--address', testAddress(), '--workflow-id', id]);
 
     await cli('workflow', 'signal', '--name', 'approve', '--input', '"not an object"');
     const query = await cli('workflow', 'query', '--type', 'getStatus', '--output', 'json');
     await cli('workflow', 'signal', '--name', 'approve', '--input', '{"by":"ops"}');
 
     expect(JSON.stringify(JSON.parse(query.stdout))).toContain('"status":"awaiting_approval"');
-    const status = await eventually(() => negotiationStatus(client, id), (s) => s.phase === 'settled');
+    const status = await eventually(
+      () => negotiationStatus(client, id),
+      (s) => s.phase === 'settled',
+    );
     expect(status).toMatchObject({ status: 'agreed', decidedBy: 'ops:ops' });
-    expect(status.notices).toEqual(['Ignored approve from ops:unknown: the payload must be a JSON object such as {"by": "alice"}']);
+    expect(status.notices).toEqual([
+      'Ignored approve from ops:unknown: the payload must be a JSON object such as {"by": "alice"}',
+    ]);
   });
 
   it('decides 100 negotiations awaiting approval at once', async () => {
     worker = await startTestWorker();
     const base = await tender();
     const vendors = Array.from({ length: 100 }, (_, i) => ({ ...base.vendors[0], name: `Harbor Apps ${i + 1}` }));
-    const scenario: Scenario = { ...base, vendors, pairs: vendors.map((v) => ({ client: base.clients[0].name, vendor: v.name })) };
-    const run = await runScenario(client, scenario, { provider: 'offline' }, { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir });
+    const scenario: Scenario = {
+      ...base,
+      vendors,
+      pairs: vendors.map((v) => ({ client: base.clients[0].name, vendor: v.name })),
+    };
+    const run = await runScenario(
+      client,
+      scenario,
+      { provider: 'offline' },
+      { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir },
+    );
     expect(run.outcomes!.filter((o) => o.status === 'awaiting_approval')).toHaveLength(100);
 
     const outcomes = await Promise.all(
-      run.outcomes!.map((o) => client.workflow.getHandle(o.negotiationId).executeUpdate(decisionUpdates.approve, { args: [{ by: 'batch', requestId: `batch-${o.negotiationId}` }] })),
+      run.outcomes!.map((o) =>
+        client.workflow
+          .getHandle(o.negotiationId)
+          .executeUpdate(decisionUpdates.approve, { args: [{ by: 'batch', requestId: `batch-${o.negotiationId}` }] }),
+      ),
     );
 
     expect(outcomes.every((o) => o.status === 'agreed')).toBe(true);
@@ -208,14 +285,27 @@ describe('a negotiation that continues as new', () => {
     const worker = await startTestWorker();
     try {
       const scenario = await tender({ continueAsNewAfterRounds: 1 });
-      const simulation = await startSimulation(client, scenario, { provider: 'offline' }, { taskQueue: worker.taskQueue });
+      const simulation = await startSimulation(
+        client,
+        scenario,
+        { provider: 'offline' },
+        { taskQueue: worker.taskQueue },
+      );
       const id = simulation.negotiations[0].negotiationId;
       const handle = client.workflow.getHandle(id);
 
-      const waiting = await eventually(() => negotiationStatus(client, id), (s) => s.status === 'awaiting_approval');
-      const outcome = await handle.executeUpdate(decisionUpdates.approve, { args: [{ by: 'gil', requestId: 'after-can' }] });
+      const waiting = await eventually(
+        () => negotiationStatus(client, id),
+        (s) => s.status === 'awaiting_approval',
+      );
+      const outcome = await handle.executeUpdate(decisionUpdates.approve, {
+        args: [{ by: 'gil', requestId: 'after-can' }],
+      });
       // Visibility catches up with the closed first run a moment after the fact.
-      const runs = await eventually(() => client.workflow.count(`WorkflowId = '${id}'`), (c) => c.count === 2);
+      const runs = await eventually(
+        () => client.workflow.count(`WorkflowId = '${id}'`),
+        (c) => c.count === 2,
+      );
 
       expect(waiting.version).toBe(2);
       expect(outcome.status).toBe('agreed');
@@ -247,15 +337,31 @@ describe('webhook notifications', () => {
     });
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     const client = await testClient();
-    const worker = await startTestWorker(undefined, undefined, { webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` });
+    const worker = await startTestWorker(undefined, undefined, {
+      webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`,
+    });
     try {
-      const simulation = await startSimulation(client, await tender(), { provider: 'offline' }, { taskQueue: worker.taskQueue });
+      const simulation = await startSimulation(
+        client,
+        await tender(),
+        { provider: 'offline' },
+        { taskQueue: worker.taskQueue },
+      );
       const id = simulation.negotiations[0].negotiationId;
-      await eventually(() => negotiationStatus(client, id), (s) => s.status === 'awaiting_approval');
-      await eventually(async () => received.length, (n) => n >= 1);
+      await eventually(
+        () => negotiationStatus(client, id),
+        (s) => s.status === 'awaiting_approval',
+      );
+      await eventually(
+        async () => received.length,
+        (n) => n >= 1,
+      );
 
       await client.workflow.getHandle(id).executeUpdate(decisionUpdates.approve, { args: [{ by: 'hank' }] });
-      await eventually(async () => received.length, (n) => n >= 2);
+      await eventually(
+        async () => received.length,
+        (n) => n >= 2,
+      );
 
       expect(received.map((e) => [e.type, e.status, e.pendingGate])).toEqual([
         ['negotiation.awaiting_decision', 'awaiting_approval', 'acceptance'],

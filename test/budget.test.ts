@@ -35,7 +35,12 @@ describe('token counts, cost and budgets', () => {
     const seed = await loadScenario(path.resolve(__dirname, '../scenarios/seed.yaml'));
     const scenario = { ...seed, pairs: seed.pairs.slice(0, 1), policy: { ...seed.policy, budget } };
     const llm = llmChoice('openai', 'gpt-4o-mini', {});
-    const run = await runScenario(client, scenario, llm, { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir });
+    const run = await runScenario(client, scenario, llm, {
+      wait: true,
+      quiet: true,
+      taskQueue: worker.taskQueue,
+      runsDir,
+    });
     return { run, outcome: run.outcomes![0] };
   }
 
@@ -43,7 +48,9 @@ describe('token counts, cost and budgets', () => {
     const before = server.requests.length;
     const { run, outcome } = await runFirstSeedPair();
 
-    const usages = server.requests.slice(before).map((r) => (r.reply?.body as { usage: { prompt_tokens: number; completion_tokens: number } }).usage);
+    const usages = server.requests
+      .slice(before)
+      .map((r) => (r.reply?.body as { usage: { prompt_tokens: number; completion_tokens: number } }).usage);
     const prompt = usages.reduce((sum, u) => sum + u.prompt_tokens, 0);
     const completion = usages.reduce((sum, u) => sum + u.completion_tokens, 0);
     const status = await negotiationStatus(client, outcome.negotiationId);
@@ -59,9 +66,14 @@ describe('token counts, cost and budgets', () => {
     const { outcome } = await runFirstSeedPair({ tokens: 150 });
 
     expect(outcome).toMatchObject({ status: 'budget_exhausted', version: 1 });
-    const proposal = await client.workflow.getHandle(outcome.negotiationId).query(getCurrentProposal).catch(() => undefined);
+    const proposal = await client.workflow
+      .getHandle(outcome.negotiationId)
+      .query(getCurrentProposal)
+      .catch(() => undefined);
     const transcript = await readFile(path.join(runsDir, `${outcome.simulationId}.md`), 'utf8');
-    expect(transcript).toMatch(/\| \*\*Parley\*\* \| Outcome \| Budget exhausted before reviewing proposal V1; Proposal V1 is the last valid one \(tokens: \d+ prompt/);
+    expect(transcript).toMatch(
+      /\| \*\*Parley\*\* \| Outcome \| Budget exhausted before reviewing proposal V1; Proposal V1 is the last valid one \(tokens: \d+ prompt/,
+    );
     expect(transcript).toContain('> **Nebula AI (Proposal V1)**:');
     expect(proposal === undefined || proposal?.version === 1).toBe(true);
   });

@@ -23,9 +23,18 @@ describe('the parley command line', () => {
 
   /** Runs the built CLI the way a user does, in a scratch folder, against the test server and queue. */
   async function parley(...args: string[]): Promise<CliResult> {
-    const env = { ...process.env, TEMPORAL_ADDRESS: testAddress(), PARLEY_TASK_QUEUE: worker.taskQueue, OPENAI_API_KEY: '', NO_COLOR: '1' };
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: testAddress(),
+      PARLEY_TASK_QUEUE: worker.taskQueue,
+      OPENAI_API_KEY: '',
+      NO_COLOR: '1',
+    };
     try {
-      const { stdout, stderr } = await promisify(execFile)('node', [path.join(root, 'bin/parley.js'), ...args], { cwd, env });
+      const { stdout, stderr } = await promisify(execFile)('node', [path.join(root, 'bin/parley.js'), ...args], {
+        cwd,
+        env,
+      });
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
@@ -56,7 +65,9 @@ describe('the parley command line', () => {
       expect.objectContaining({ client: 'SecurePay Bank', vendor: 'Chain Reactors', status: 'no_agreement' }),
     ]);
     const transcriptFile = path.join(cwd, 'runs', `${output.simulationId}.md`);
-    expect(parseTranscript(readFileSync(transcriptFile, 'utf8')).entries.filter((e) => e.type === 'document')).toHaveLength(18);
+    expect(
+      parseTranscript(readFileSync(transcriptFile, 'utf8')).entries.filter((e) => e.type === 'document'),
+    ).toHaveLength(18);
 
     const status = await parley('status', output.negotiations[0].id, '--json');
     expect(JSON.parse(status.stdout)).toMatchObject({ status: 'no_agreement', version: 3, round: 3 });
@@ -64,7 +75,9 @@ describe('the parley command line', () => {
     const log = await parley('log', output.negotiations[0].id, '-o', 'one.md');
     expect(log.code).toBe(0);
     const single = parseTranscript(readFileSync(path.join(cwd, 'one.md'), 'utf8'));
-    expect(new Set(single.entries.filter((e) => e.type === 'document').map((e) => e.actor))).toEqual(new Set(['Nebula AI', 'ShopifyPlus Inc']));
+    expect(new Set(single.entries.filter((e) => e.type === 'document').map((e) => e.actor))).toEqual(
+      new Set(['Nebula AI', 'ShopifyPlus Inc']),
+    );
   });
 
   it('starts a simulation without waiting and prints its negotiations as running', async () => {
@@ -78,7 +91,10 @@ describe('the parley command line', () => {
 
   it('refuses a bad scenario with one line per problem and exit code 2, starting nothing', async () => {
     const bad = path.join(cwd, 'bad.yaml');
-    writeFileSync(bad, 'name: bad\nclients: []\nvendors: [{ name: V, profile: p }]\npairs: [{ client: A, vendor: V }]\n');
+    writeFileSync(
+      bad,
+      'name: bad\nclients: []\nvendors: [{ name: V, profile: p }]\npairs: [{ client: A, vendor: V }]\n',
+    );
 
     const result = await parley('run', bad, '--wait');
 

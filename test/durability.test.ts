@@ -169,41 +169,37 @@ describe('durability: a worker killed with SIGKILL and restarted', () => {
 
   // Model calls heartbeat every 5 s with a 30 s heartbeat timeout, so the call lost with the killed worker is
   // made again about half a minute later (measured: the test takes about 55 s), not after the 5 min start-to-close.
-  it(
-    'during a model call: the call is made again on the new worker and the negotiation settles whole',
-    async () => {
-      const taskQueue = `durability-${randomUUID()}`;
-      fake.setHandler(() => faults.slow(1_500));
-      const scenario = await tender({ maxRounds: 2, approval: 'auto' });
-      const first = await spawnWorker(taskQueue, openAiEnv());
-      const simulation = await startSimulation(client, scenario, openai, { taskQueue });
+  it('during a model call: the call is made again on the new worker and the negotiation settles whole', async () => {
+    const taskQueue = `durability-${randomUUID()}`;
+    fake.setHandler(() => faults.slow(1_500));
+    const scenario = await tender({ maxRounds: 2, approval: 'auto' });
+    const first = await spawnWorker(taskQueue, openAiEnv());
+    const simulation = await startSimulation(client, scenario, openai, { taskQueue });
 
-      await fake.waitForRequests(1);
-      await first.kill();
-      const killedAt = Date.now();
-      await spawnWorker(taskQueue, openAiEnv());
-      const result: SimulationResult = await client.workflow
-        .getHandle<typeof simulationWorkflow>(simulation.simulationId)
-        .result();
-      const retriedAfterMs = fake.requests[1].receivedAt - killedAt;
-      console.log(`durability: a call lost with its worker was made again ${retriedAfterMs} ms after the kill`);
+    await fake.waitForRequests(1);
+    await first.kill();
+    const killedAt = Date.now();
+    await spawnWorker(taskQueue, openAiEnv());
+    const result: SimulationResult = await client.workflow
+      .getHandle<typeof simulationWorkflow>(simulation.simulationId)
+      .result();
+    const retriedAfterMs = fake.requests[1].receivedAt - killedAt;
+    console.log(`durability: a call lost with its worker was made again ${retriedAfterMs} ms after the kill`);
 
-      expect(result.outcomes.map((o) => [o.status, o.version])).toEqual([['no_agreement', 2]]);
-      expect(fake.requests[0].abortedByClient).toBe(true);
-      // The killed call is the only one made twice.
-      expect(countBy(fake.requests.map(documentKey))).toEqual({
-        'proposal|Harbor Apps|V1': 2,
-        'review|Harbor Apps|V1': 1,
-        'proposal|Harbor Apps|V2': 1,
-        'review|Harbor Apps|V2': 1,
-      });
-      const { events, documents } = await transcriptEntries(client, simulation.simulationId);
-      expect(events).toEqual(revisionEvents('Northwind Foods', 'Harbor Apps', 2));
-      expect(versionsOf(documents, 'Proposal', 'Harbor Apps')).toEqual([1, 2]);
-      expect(versionsOf(documents, 'Review', 'Northwind Foods')).toEqual([1, 2]);
-    },
-    420_000,
-  );
+    expect(result.outcomes.map((o) => [o.status, o.version])).toEqual([['no_agreement', 2]]);
+    expect(fake.requests[0].abortedByClient).toBe(true);
+    // The killed call is the only one made twice.
+    expect(countBy(fake.requests.map(documentKey))).toEqual({
+      'proposal|Harbor Apps|V1': 2,
+      'review|Harbor Apps|V1': 1,
+      'proposal|Harbor Apps|V2': 1,
+      'review|Harbor Apps|V2': 1,
+    });
+    const { events, documents } = await transcriptEntries(client, simulation.simulationId);
+    expect(events).toEqual(revisionEvents('Northwind Foods', 'Harbor Apps', 2));
+    expect(versionsOf(documents, 'Proposal', 'Harbor Apps')).toEqual([1, 2]);
+    expect(versionsOf(documents, 'Review', 'Northwind Foods')).toEqual([1, 2]);
+  }, 420_000);
 
   it('between rounds: the next round is drafted by the new worker, with no version skipped or repeated', async () => {
     const taskQueue = `durability-${randomUUID()}`;

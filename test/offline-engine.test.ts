@@ -18,9 +18,24 @@ function negotiate(scenario: Scenario, pairIndex: number): { proposals: Proposal
   const reviews: Review[] = [];
   for (let round = 1; round <= scenario.policy.maxRounds; round++) {
     const common = { negotiationId: 'n', language: scenario.policy.language, llm: { provider: 'offline' } } as const;
-    const drafting: DraftProposalInput = { ...common, client: clientBrief(client), vendor, version: round, previousProposal: proposals.at(-1), lastReview: reviews.at(-1) };
+    const drafting: DraftProposalInput = {
+      ...common,
+      client: clientBrief(client),
+      vendor,
+      version: round,
+      previousProposal: proposals.at(-1),
+      lastReview: reviews.at(-1),
+    };
     proposals.push(draft(drafting));
-    const reviewing: ReviewProposalInput = { ...common, client, vendorName: vendor.name, round, maxRounds: scenario.policy.maxRounds, proposal: proposals.at(-1)!, previousReview: reviews.at(-1) };
+    const reviewing: ReviewProposalInput = {
+      ...common,
+      client,
+      vendorName: vendor.name,
+      round,
+      maxRounds: scenario.policy.maxRounds,
+      proposal: proposals.at(-1)!,
+      previousReview: reviews.at(-1),
+    };
     reviews.push(review(reviewing));
     if (['accepted', 'rejected'].includes(reviews.at(-1)!.overall_satisfaction)) break;
   }
@@ -39,7 +54,11 @@ describe('the offline negotiation engine', () => {
 
     for (const index of [0, 1, 2]) {
       const { reviews } = negotiate(scenario, index);
-      expect(reviews.map((r) => r.overall_satisfaction)).toEqual(['needs_major_revision', 'needs_major_revision', 'needs_major_revision']);
+      expect(reviews.map((r) => r.overall_satisfaction)).toEqual([
+        'needs_major_revision',
+        'needs_major_revision',
+        'needs_major_revision',
+      ]);
     }
   });
 
@@ -82,8 +101,23 @@ describe('the offline negotiation engine', () => {
     const { proposals } = negotiate(scenario, 0);
     const client = scenario.clients[0];
     const full = proposals[0];
-    const trimmed = { ...full, feature_list: full.feature_list.slice(1), technical_design: full.technical_design.split('\n').filter((l) => !l.includes(full.feature_list[0])).join('\n') };
-    const input = { negotiationId: 'n', language: scenario.policy.language, llm: { provider: 'offline' }, client, vendorName: 'V', round: 1, maxRounds: 3 } as const;
+    const trimmed = {
+      ...full,
+      feature_list: full.feature_list.slice(1),
+      technical_design: full.technical_design
+        .split('\n')
+        .filter((l) => !l.includes(full.feature_list[0]))
+        .join('\n'),
+    };
+    const input = {
+      negotiationId: 'n',
+      language: scenario.policy.language,
+      llm: { provider: 'offline' },
+      client,
+      vendorName: 'V',
+      round: 1,
+      maxRounds: 3,
+    } as const;
 
     const weaknessesFull = review({ ...input, proposal: full }).weaknesses;
     const weaknessesTrimmed = review({ ...input, proposal: trimmed }).weaknesses;

@@ -37,7 +37,12 @@ describe('the ops HTTP API', () => {
       client,
       { ...scenario, vendors, pairs: vendors.map((v) => ({ client: scenario.clients[0].name, vendor: v.name })) },
       { provider: 'offline' },
-      { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir: mkdtempSync(path.join(os.tmpdir(), 'parley-ops-')) },
+      {
+        wait: true,
+        quiet: true,
+        taskQueue: worker.taskQueue,
+        runsDir: mkdtempSync(path.join(os.tmpdir(), 'parley-ops-')),
+      },
     );
     waiting = run.outcomes!.map((o) => o.negotiationId);
     simulationId = run.simulation.simulationId;
@@ -60,7 +65,10 @@ describe('the ops HTTP API', () => {
   it('lists negotiations awaiting approval and shows one', async () => {
     type Listing = { negotiations: { negotiationId: string }[] };
     const list = await eventually(
-      async () => (await (await call('GET', `/negotiations?status=awaiting_approval&simulationId=${simulationId}`)).json()) as Listing,
+      async () =>
+        (await (
+          await call('GET', `/negotiations?status=awaiting_approval&simulationId=${simulationId}`)
+        ).json()) as Listing,
       (l) => waiting.every((id) => l.negotiations.some((n) => n.negotiationId === id)),
     );
     const one = await (await call('GET', `/negotiations/${waiting[0]}`)).json();
@@ -72,7 +80,10 @@ describe('the ops HTTP API', () => {
   it('approves, rejects and asks for a revision over HTTP', async () => {
     const approved = await call('POST', `/negotiations/${waiting[0]}/approve`, { by: 'bot' });
     const rejected = await call('POST', `/negotiations/${waiting[1]}/reject`, { by: 'bot', reason: 'budget cut' });
-    const revised = await call('POST', `/negotiations/${waiting[2]}/revise`, { by: 'bot', comment: 'add offline mode' });
+    const revised = await call('POST', `/negotiations/${waiting[2]}/revise`, {
+      by: 'bot',
+      comment: 'add offline mode',
+    });
 
     expect(await approved.json()).toMatchObject({ decision: 'approve', by: 'ops:bot', status: 'agreed' });
     expect(await rejected.json()).toMatchObject({ decision: 'reject', status: 'rejected' });

@@ -27,7 +27,12 @@ describe('the shared model rate limit', () => {
       const scenario = await loadScenario(path.resolve(__dirname, '../scenarios/seed.yaml'));
       const runsDir = mkdtempSync(path.join(os.tmpdir(), 'parley-limit-'));
 
-      const run = await runScenario(client, scenario, { provider: 'openai', model: 'test-model' }, { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir });
+      const run = await runScenario(
+        client,
+        scenario,
+        { provider: 'openai', model: 'test-model' },
+        { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir },
+      );
 
       expect(run.outcomes!.map((o) => o.status)).toEqual(['no_agreement', 'no_agreement', 'no_agreement']);
       expect(server.requests).toHaveLength(18);
@@ -40,6 +45,8 @@ describe('the shared model rate limit', () => {
   });
 
   it('refuses a rate setting that is not a positive number, naming it', () => {
-    expect(() => llmRateLimiter({ PARLEY_LLM_RPS: 'fast' })).toThrow('PARLEY_LLM_RPS: expected a positive number, got "fast"');
+    expect(() => llmRateLimiter({ PARLEY_LLM_RPS: 'fast' })).toThrow(
+      'PARLEY_LLM_RPS: expected a positive number, got "fast"',
+    );
   });
 });

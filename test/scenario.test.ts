@@ -44,7 +44,9 @@ pairs:
     expect(problems).toEqual([
       'bad.yaml: name: must be lowercase letters, digits and dashes',
       'bad.yaml: policy.maxRounds: Too small: expected number to be >=1',
-      expect.stringMatching(/^bad\.yaml: clients\[0\]\.needs\[0\]\.topic: Invalid option: expected one of "performance"/),
+      expect.stringMatching(
+        /^bad\.yaml: clients\[0\]\.needs\[0\]\.topic: Invalid option: expected one of "performance"/,
+      ),
       'bad.yaml: pairs[0].vendor: names no vendor: "Nobody"',
     ]);
   });

@@ -35,21 +35,32 @@ describe('a simulation on a real Temporal server', () => {
     worker = await startTestWorker();
     const scenario = await loadScenario(seedScenario);
 
-    const run = await runScenario(client, scenario, { provider: 'offline' }, { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir });
+    const run = await runScenario(
+      client,
+      scenario,
+      { provider: 'offline' },
+      { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir },
+    );
 
     expect(run.outcomes).toHaveLength(3);
     expect(run.outcomes!.map((o) => o.status)).toEqual(['no_agreement', 'no_agreement', 'no_agreement']);
     const transcript = parseTranscript(await readFile(run.transcriptFile!, 'utf8'));
     for (const pair of scenario.pairs) {
-      const proposals = transcript.entries.filter((e): e is ParsedDocument => e.type === 'document' && e.label === 'Proposal' && e.actor === pair.vendor);
-      const reviews = transcript.entries.filter((e): e is ParsedDocument => e.type === 'document' && e.label === 'Review' && e.actor === pair.client);
+      const proposals = transcript.entries.filter(
+        (e): e is ParsedDocument => e.type === 'document' && e.label === 'Proposal' && e.actor === pair.vendor,
+      );
+      const reviews = transcript.entries.filter(
+        (e): e is ParsedDocument => e.type === 'document' && e.label === 'Review' && e.actor === pair.client,
+      );
       expect(proposals.map((p) => p.version)).toEqual([1, 2, 3]);
       expect(proposals.map((p) => (p.body as { version: number }).version)).toEqual([1, 2, 3]);
       expect(reviews.map((r) => r.version)).toEqual([1, 2, 3]);
       proposals.forEach((p) => expect(proposalSchema.safeParse(p.body).success).toBe(true));
       reviews.forEach((r) => expect(reviewSchema.parse(r.body).overall_satisfaction).toBe('needs_major_revision'));
     }
-    const events = transcript.entries.filter((e) => e.type === 'event').map((e) => `${e.actor} | ${e.kind} | ${e.text}`);
+    const events = transcript.entries
+      .filter((e) => e.type === 'event')
+      .map((e) => `${e.actor} | ${e.kind} | ${e.text}`);
     expect(events).toContain('Nebula AI | Action | Drafting Proposal V3...');
     expect(events).toContain('ShopifyPlus Inc | Feedback | Requesting Revisions');
     expect(events).toContain('ShopifyPlus Inc | Outcome | No agreement after 3 rounds');
@@ -67,10 +78,17 @@ describe('a simulation on a real Temporal server', () => {
     worker = await startTestWorker(() => mislabelling);
     const scenario = await loadScenario(seedScenario);
 
-    const run = await runScenario(client, { ...scenario, pairs: scenario.pairs.slice(2) }, { provider: 'offline' }, { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir });
+    const run = await runScenario(
+      client,
+      { ...scenario, pairs: scenario.pairs.slice(2) },
+      { provider: 'offline' },
+      { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir },
+    );
 
     const transcript = parseTranscript(await readFile(run.transcriptFile!, 'utf8'));
-    const proposals = transcript.entries.filter((e): e is ParsedDocument => e.type === 'document' && e.label === 'Proposal');
+    const proposals = transcript.entries.filter(
+      (e): e is ParsedDocument => e.type === 'document' && e.label === 'Proposal',
+    );
     expect(proposals.map((p) => [p.version, (p.body as { version: number }).version])).toEqual([
       [1, 1],
       [2, 2],
@@ -91,14 +109,23 @@ describe('a simulation on a real Temporal server', () => {
     worker = await startTestWorker(() => refusing);
     const scenario = await loadScenario(seedScenario);
 
-    const run = await runScenario(client, { ...scenario, pairs: scenario.pairs.slice(0, 1) }, { provider: 'offline' }, { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir });
+    const run = await runScenario(
+      client,
+      { ...scenario, pairs: scenario.pairs.slice(0, 1) },
+      { provider: 'offline' },
+      { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir },
+    );
 
     const [outcome] = run.outcomes!;
     expect(outcome.status).toBe('failed');
-    expect(outcome.failure).toBe('ShopifyPlus Inc failed reviewing proposal V1: MODEL_REFUSED: the model refused to review');
+    expect(outcome.failure).toBe(
+      'ShopifyPlus Inc failed reviewing proposal V1: MODEL_REFUSED: the model refused to review',
+    );
     const status = await negotiationStatus(client, outcome.negotiationId);
     expect(status).toMatchObject({ status: 'failed', version: 1, round: 1 });
     const transcript = await saveTranscript(client, run.simulation.simulationId, runsDir);
-    expect(await readFile(transcript, 'utf8')).toContain('| **ShopifyPlus Inc** | Outcome | Failed: ShopifyPlus Inc failed reviewing proposal V1');
+    expect(await readFile(transcript, 'utf8')).toContain(
+      '| **ShopifyPlus Inc** | Outcome | Failed: ShopifyPlus Inc failed reviewing proposal V1',
+    );
   });
 });

@@ -58,7 +58,9 @@ export function draft(input: DraftProposalInput): Proposal {
 
   const design = [
     words.designIntro(vendor.name, vendor.profile, client.project),
-    ...full.map((item) => words.fullItem(tag(language, book[item.topic].label), quote(language, item.ask), book[item.topic].approach)),
+    ...full.map((item) =>
+      words.fullItem(tag(language, book[item.topic].label), quote(language, item.ask), book[item.topic].approach),
+    ),
     outline.length ? words.outlineNote(outline.map((i) => i.ask)) : '',
   ].filter(Boolean);
 
@@ -85,7 +87,11 @@ export function review(input: ReviewProposalInput): Review {
 
   const fullInDesign = new Set(itemsIn(language, [proposal.technical_design]).map((i) => i.ask));
   const coverage = (need: Need) =>
-    fullInDesign.has(need.ask) ? 'full' : proposal.feature_list.some((f) => f.includes(need.ask)) ? 'outline' : 'missing';
+    fullInDesign.has(need.ask)
+      ? 'full'
+      : proposal.feature_list.some((f) => f.includes(need.ask))
+        ? 'outline'
+        : 'missing';
   const credit = { full: 1, outline: 0.4, missing: 0 } as const;
 
   const totalWeight = needs.reduce((sum, n) => sum + n.weight, 0);
@@ -102,7 +108,9 @@ export function review(input: ReviewProposalInput): Review {
   const weaknesses = [
     ...(meetsDeadline ? [] : [words.lateWeakness(weeks, deadline)]),
     ...open.map((n) =>
-      coverage(n) === 'missing' ? words.missingWeakness(quote(language, n.ask)) : words.outlineWeakness(quote(language, n.ask)),
+      coverage(n) === 'missing'
+        ? words.missingWeakness(quote(language, n.ask))
+        : words.outlineWeakness(quote(language, n.ask)),
     ),
   ];
   const additional_requirements = [
@@ -123,7 +131,13 @@ export function review(input: ReviewProposalInput): Review {
   };
 }
 
-function judge(score: number, meetsDeadline: boolean, round: number, acceptAt: number, rejectBelow: number): Satisfaction {
+function judge(
+  score: number,
+  meetsDeadline: boolean,
+  round: number,
+  acceptAt: number,
+  rejectBelow: number,
+): Satisfaction {
   if (score >= acceptAt && meetsDeadline) return 'accepted';
   if (round >= 2 && score < rejectBelow) return 'rejected';
   if (score >= acceptAt - 0.15 && meetsDeadline) return 'needs_minor_revision';
@@ -213,7 +227,12 @@ interface Sentences {
 }
 
 const phaseNamesZh = ['基础架构与技术验证', '核心功能开发', '集成、压测与安全加固', '灰度上线与交付'];
-const phaseNamesEn = ['Foundations and proof of concept', 'Core build', 'Integration, load and security testing', 'Staged launch and handover'];
+const phaseNamesEn = [
+  'Foundations and proof of concept',
+  'Core build',
+  'Integration, load and security testing',
+  'Staged launch and handover',
+];
 
 const sentences: Record<Language, Sentences> = {
   zh: {
@@ -244,7 +263,8 @@ const sentences: Record<Language, Sentences> = {
   },
   en: {
     paragraph: '\n',
-    designIntro: (vendor, profile, project) => `${vendor} proposes the following for "${project}". Who we are: ${profile}.`,
+    designIntro: (vendor, profile, project) =>
+      `${vendor} proposes the following for "${project}". Who we are: ${profile}.`,
     fullItem: (tag, ask, approach) => `${tag}${ask}: ${approach}.`,
     outlineNote: (asks) => `The proposal also covers: ${asks.join('; ')} (details to follow in a later version).`,
     plan: (ps) => ps.map((p, i) => `Phase ${i + 1} (weeks ${p.from}-${p.to}): ${phaseNamesEn[i]}.`).join(' '),
@@ -254,7 +274,8 @@ const sentences: Record<Language, Sentences> = {
       risks.length
         ? risks.map((r, i) => `${i + 1}) ${r}; a checkpoint and a fallback are planned for it.`).join(' ')
         : 'Every major risk has a mitigation in the technical design; the project manager reviews the register weekly.',
-    lateWeakness: (weeks, d) => `A ${weeks ?? 'unstated'}-week delivery misses ${d.text} (live within ${d.weeks} weeks).`,
+    lateWeakness: (weeks, d) =>
+      `A ${weeks ?? 'unstated'}-week delivery misses ${d.text} (live within ${d.weeks} weeks).`,
     missingWeakness: (ask) => `The proposal does not cover ${ask}.`,
     outlineWeakness: (ask) => `${ask} is only outlined, without an implementation we can verify.`,
     deadlineRequirement: (d) => `Rework the plan to go live within ${d.weeks} weeks (${d.text}).`,

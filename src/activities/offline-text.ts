@@ -33,7 +33,11 @@ const zh: Phrasebook = {
     approach: '逐条对照法规要求建立合规矩阵，数据最小化存储，删除与审计流程可追溯',
     risk: '合规要求理解偏差导致返工',
   },
-  cost: { label: '成本', approach: '按规模给出分档资源清单与三年总拥有成本（TCO）测算，并列出降本措施', risk: '云资源成本超出预算' },
+  cost: {
+    label: '成本',
+    approach: '按规模给出分档资源清单与三年总拥有成本（TCO）测算，并列出降本措施',
+    risk: '云资源成本超出预算',
+  },
   business_value: {
     label: '商业价值',
     approach: '以可量化指标建立ROI模型，约定基线、目标值与A/B验证方法',
@@ -60,7 +64,11 @@ const zh: Phrasebook = {
     approach: '离线训练与在线推理分离，模型与特征统一版本管理，支持灰度与一键回滚',
     risk: '模型效果不及预期',
   },
-  data: { label: '数据', approach: '分层存储冷热数据，明确保留周期、分片策略与幂等写入机制', risk: '数据一致性与存储膨胀' },
+  data: {
+    label: '数据',
+    approach: '分层存储冷热数据，明确保留周期、分片策略与幂等写入机制',
+    risk: '数据一致性与存储膨胀',
+  },
   integration: {
     label: '系统集成',
     approach: '以版本化API对接现有系统，提供联调环境与契约测试',

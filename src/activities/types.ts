@@ -29,13 +29,13 @@ export interface PairRecording {
  * Which engine writes the documents of a simulation. Credentials stay in the worker's environment. `replay`
  * serves a recorded run back (`recordings` keyed by `client|vendor`), so a simulation reproduces with no network.
  */
-export type LlmChoice = EngineChoice | { provider: 'replay'; source: string; recordings: Record<string, PairRecording> };
+export type LlmChoice =
+  EngineChoice | { provider: 'replay'; source: string; recordings: Record<string, PairRecording> };
 
 /** What one model call is told to use: the simulation's engine, or the one recorded answer it must serve. */
 export type CallLlm = EngineChoice | { provider: 'replay'; answer?: RecordedAnswer };
 
 export type ProviderName = LlmChoice['provider'];
-
 
 /** What the vendor is told about the client before any feedback: the needs of round 1 and the stated deadline. */
 export interface ClientBrief {

@@ -39,11 +39,15 @@ export async function sendDecision(
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
       // The server answers an update to a closed workflow as "not found"; tell that apart from an unknown id.
-      const closed = await client.workflow.getHandle(negotiationId).describe().catch(() => undefined);
+      const closed = await client.workflow
+        .getHandle(negotiationId)
+        .describe()
+        .catch(() => undefined);
       if (closed) throw new DecisionRefusedError(kind, 'the negotiation is already decided');
       throw new UnknownNegotiationError(negotiationId);
     }
-    if (err instanceof WorkflowUpdateFailedError) throw new DecisionRefusedError(kind, err.cause?.message ?? err.message);
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new DecisionRefusedError(kind, err.cause?.message ?? err.message);
     // Updates to a negotiation that has already closed fail as "workflow execution already completed".
     if (err instanceof Error && /already completed/i.test(err.message)) {
       throw new DecisionRefusedError(kind, 'the negotiation is already decided');

@@ -32,5 +32,6 @@ export function outcomesTable(views: NegotiationSummary[]): string {
 
 /** The Web UI page of one workflow. */
 export function webUiLink(uiUrl: string, namespace: string): (workflowId: string) => string {
-  return (id) => `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(id)}`;
+  return (id) =>
+    `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(id)}`;
 }

@@ -29,7 +29,8 @@ export async function runScenario(
 
   if (!options.quiet) process.stderr.write(pc.dim(`Simulation ${simulation.simulationId} started\n`));
   const outcomes = await watchSimulation(client, simulation, (view) => {
-    if (!options.quiet) process.stderr.write(`${pc.dim(new Date().toISOString().slice(11, 19))} ${describeProgress(view)}\n`);
+    if (!options.quiet)
+      process.stderr.write(`${pc.dim(new Date().toISOString().slice(11, 19))} ${describeProgress(view)}\n`);
   });
   // Once every negotiation has settled, the simulation returns too; wait for it so its result holds every
   // outcome. Negotiations awaiting a decision keep it open, and their transcript so far is written as it is.

@@ -1,4 +1,9 @@
-import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionInfo,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import type { LlmChoice } from '../activities/types';
 import { negotiationIdFor } from '../negotiation/ids';
@@ -83,7 +88,8 @@ async function describe(client: Client, workflowId: string) {
   try {
     return await client.workflow.getHandle(workflowId).describe();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CliError(`no simulation or negotiation with id "${workflowId}"`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new CliError(`no simulation or negotiation with id "${workflowId}"`);
     throw err;
   }
 }
@@ -99,7 +105,11 @@ export async function simulationView(client: Client, simulationId: string): Prom
       scenarioName: result.scenarioName,
       startedAt: result.startedAt,
       provider: result.outcomes[0]?.provider ?? 'unknown',
-      negotiations: result.outcomes.map(({ negotiationId, client: c, vendor }) => ({ negotiationId, client: c, vendor })),
+      negotiations: result.outcomes.map(({ negotiationId, client: c, vendor }) => ({
+        negotiationId,
+        client: c,
+        vendor,
+      })),
     };
   }
   return handle.query(getSimulation);

@@ -12,7 +12,9 @@ export async function transcriptOf(client: Client, workflowId: string): Promise<
     return renderTranscript({ startedAt, scenarioName: record.simulationId, negotiations: [record] });
   }
   const simulation = await simulationView(client, workflowId);
-  const negotiations = await Promise.all(simulation.negotiations.map((n) => negotiationRecord(client, n.negotiationId)));
+  const negotiations = await Promise.all(
+    simulation.negotiations.map((n) => negotiationRecord(client, n.negotiationId)),
+  );
   return renderTranscript({ startedAt: simulation.startedAt, scenarioName: simulation.scenarioName, negotiations });
 }
 

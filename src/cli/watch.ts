@@ -37,7 +37,9 @@ export async function watchSimulation(
 /** One line of progress for a person watching: who, which round, doing what. */
 export function describeProgress(view: NegotiationStatusView): string {
   const pair = `${view.client} ↔ ${view.vendor}`;
-  if (view.status === 'awaiting_approval') return `${pair}: awaiting a decision on V${view.version} (${view.pendingGate})`;
-  if (view.phase === 'settled') return `${pair}: ${view.status} at V${view.version}${view.failure ? ` (${view.failure})` : ''}`;
+  if (view.status === 'awaiting_approval')
+    return `${pair}: awaiting a decision on V${view.version} (${view.pendingGate})`;
+  if (view.phase === 'settled')
+    return `${pair}: ${view.status} at V${view.version}${view.failure ? ` (${view.failure})` : ''}`;
   return `${pair}: round ${view.round}/${view.maxRounds}, ${view.phase === 'drafting' ? `drafting V${view.round}` : `reviewing V${view.version}`}`;
 }

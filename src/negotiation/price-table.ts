@@ -32,7 +32,9 @@ export function priceTableFromEnv(env: NodeJS.ProcessEnv = process.env): PriceTa
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new Error('PARLEY_PRICES: expected a JSON object such as {"my-model": {"promptPerMillion": 1, "completionPerMillion": 2}}');
+    throw new Error(
+      'PARLEY_PRICES: expected a JSON object such as {"my-model": {"promptPerMillion": 1, "completionPerMillion": 2}}',
+    );
   }
   const result = priceTableSchema.safeParse(parsed);
   if (!result.success) {
@@ -41,4 +43,3 @@ export function priceTableFromEnv(env: NodeJS.ProcessEnv = process.env): PriceTa
   }
   return { ...defaultPrices, ...result.data };
 }
-

@@ -72,7 +72,15 @@ export type GateKind = 'acceptance' | 'round_limit';
 /** What a list of negotiations shows of each: enough to find the ones that need attention. */
 export type NegotiationSummary = Pick<
   NegotiationStatusView,
-  'negotiationId' | 'simulationId' | 'client' | 'vendor' | 'status' | 'version' | 'round' | 'lastSatisfaction' | 'failure'
+  | 'negotiationId'
+  | 'simulationId'
+  | 'client'
+  | 'vendor'
+  | 'status'
+  | 'version'
+  | 'round'
+  | 'lastSatisfaction'
+  | 'failure'
 >;
 
 /** Everything a negotiation knows: its status and its part of the transcript. */

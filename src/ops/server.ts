@@ -31,13 +31,22 @@ export function buildOpsServer(client: Client, token: string): FastifyInstance {
     }
   });
 
-  app.get<{ Querystring: { status?: string; simulationId?: string; limit?: string } }>('/negotiations', async (request, reply) => {
-    const { status, simulationId, limit } = request.query;
-    if (status && !(negotiationStatuses as readonly string[]).includes(status)) {
-      return reply.code(400).send({ error: `status must be one of ${negotiationStatuses.join(', ')}` });
-    }
-    return { negotiations: await listNegotiations(client, { status, simulationId, limit: limit ? Number(limit) : undefined }) };
-  });
+  app.get<{ Querystring: { status?: string; simulationId?: string; limit?: string } }>(
+    '/negotiations',
+    async (request, reply) => {
+      const { status, simulationId, limit } = request.query;
+      if (status && !(negotiationStatuses as readonly string[]).includes(status)) {
+        return reply.code(400).send({ error: `status must be one of ${negotiationStatuses.join(', ')}` });
+      }
+      return {
+        negotiations: await listNegotiations(client, {
+          status,
+          simulationId,
+          limit: limit ? Number(limit) : undefined,
+        }),
+      };
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/negotiations/:id', async (request, reply) => {
     try {
@@ -48,19 +57,26 @@ export function buildOpsServer(client: Client, token: string): FastifyInstance {
     }
   });
 
-  app.post<{ Params: { id: string; verb: string }; Body: unknown }>('/negotiations/:id/:verb', async (request, reply) => {
-    const kind = decisionRoutes[request.params.verb];
-    if (!kind) return reply.code(404).send({ error: `unknown decision "${request.params.verb}"; use approve, reject, revise or extend` });
-    const body = request.body ?? {};
-    if (typeof body !== 'object' || Array.isArray(body)) return reply.code(400).send({ error: 'the body must be a JSON object' });
-    try {
-      return await sendDecision(client, request.params.id, kind, body as DecisionRequest);
-    } catch (err) {
-      if (err instanceof UnknownNegotiationError) return reply.code(404).send({ error: err.message });
-      if (err instanceof DecisionRefusedError) return reply.code(409).send({ error: err.reason });
-      throw err;
-    }
-  });
+  app.post<{ Params: { id: string; verb: string }; Body: unknown }>(
+    '/negotiations/:id/:verb',
+    async (request, reply) => {
+      const kind = decisionRoutes[request.params.verb];
+      if (!kind)
+        return reply
+          .code(404)
+          .send({ error: `unknown decision "${request.params.verb}"; use approve, reject, revise or extend` });
+      const body = request.body ?? {};
+      if (typeof body !== 'object' || Array.isArray(body))
+        return reply.code(400).send({ error: 'the body must be a JSON object' });
+      try {
+        return await sendDecision(client, request.params.id, kind, body as DecisionRequest);
+      } catch (err) {
+        if (err instanceof UnknownNegotiationError) return reply.code(404).send({ error: err.message });
+        if (err instanceof DecisionRefusedError) return reply.code(409).send({ error: err.reason });
+        throw err;
+      }
+    },
+  );
 
   return app;
 }

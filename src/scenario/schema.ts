@@ -85,7 +85,10 @@ export type Language = (typeof languages)[number];
 const duration = z
   .string()
   .trim()
-  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d|w|seconds?|minutes?|hours?|days?|weeks?)$/, 'must be a duration such as 90s, 30m, 12h or 7d');
+  .regex(
+    /^\d+(\.\d+)?\s*(ms|s|m|h|d|w|seconds?|minutes?|hours?|days?|weeks?)$/,
+    'must be a duration such as 90s, 30m, 12h or 7d',
+  );
 
 export const policySchema = z
   .object({

@@ -7,7 +7,7 @@ import { SearchAttributeType } from '@temporalio/common';
 // Exported by the SDK for registering search attributes; the public entry point does not re-export it.
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import http2 from 'node:http2';
 import net from 'node:net';

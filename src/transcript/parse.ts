@@ -52,7 +52,13 @@ export function parseTranscript(text: string): ParsedTranscript {
     } catch (err) {
       throw new Error(`line ${i + 1}: the ${doc[2]} of ${doc[1]} is not valid JSON: ${(err as Error).message}`);
     }
-    entries.push({ type: 'document', actor: doc[1], label: doc[2] as 'Proposal' | 'Review', version: Number(doc[3]), body });
+    entries.push({
+      type: 'document',
+      actor: doc[1],
+      label: doc[2] as 'Proposal' | 'Review',
+      version: Number(doc[3]),
+      body,
+    });
   }
   return { startedAt: header[1], entries };
 }

@@ -12,9 +12,16 @@ export interface TranscriptSource {
  */
 export function renderTranscript(source: TranscriptSource): string {
   const lines = [`# Simulation Log - ${stamp(source.startedAt)}`, ''];
-  const engines = [...new Set(source.negotiations.map((n) => (n.provider === 'offline' ? 'offline' : `${n.provider} (${n.model})`)))];
+  const engines = [
+    ...new Set(source.negotiations.map((n) => (n.provider === 'offline' ? 'offline' : `${n.provider} (${n.model})`))),
+  ];
   lines.push(
-    eventLine(source.startedAt, 'Parley', 'Setup', `Scenario ${source.scenarioName}: ${source.negotiations.length} negotiations, written by ${engines.join(', ') || 'no engine yet'}`),
+    eventLine(
+      source.startedAt,
+      'Parley',
+      'Setup',
+      `Scenario ${source.scenarioName}: ${source.negotiations.length} negotiations, written by ${engines.join(', ') || 'no engine yet'}`,
+    ),
   );
 
   const entries = source.negotiations

@@ -150,9 +150,33 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
   const notify = async (type: NegotiationEvent['type']) => {
     // Histories recorded before notifications existed have no such activity; they replay along the old path.
     if (!patched('webhook-notifications')) return;
-    const { negotiationId, simulationId, client: c, vendor: v, status, version, round, pendingGate, lastSatisfaction, failure } = view;
+    const {
+      negotiationId,
+      simulationId,
+      client: c,
+      vendor: v,
+      status,
+      version,
+      round,
+      pendingGate,
+      lastSatisfaction,
+      failure,
+    } = view;
     try {
-      await notifyWebhook({ type, at: now(), negotiationId, simulationId, client: c, vendor: v, status, version, round, pendingGate, lastSatisfaction, failure });
+      await notifyWebhook({
+        type,
+        at: now(),
+        negotiationId,
+        simulationId,
+        client: c,
+        vendor: v,
+        status,
+        version,
+        round,
+        pendingGate,
+        lastSatisfaction,
+        failure,
+      });
     } catch (err) {
       log.warn('Webhook delivery failed', { negotiationId, type, error: String(err) });
     }
@@ -190,7 +214,8 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     if (kind === 'requestRevision' && !request.comment) return 'a revision request needs a comment';
     if (kind === 'extendRounds') {
       if (view.pendingGate !== 'round_limit') return 'extra rounds can only be granted at the round limit';
-      if (!Number.isInteger(request.rounds) || request.rounds! < 1) return 'extendRounds needs "rounds", a whole number from 1';
+      if (!Number.isInteger(request.rounds) || request.rounds! < 1)
+        return 'extendRounds needs "rounds", a whole number from 1';
     }
     return undefined;
   };
@@ -266,10 +291,18 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     publish();
     const delivered = notify('negotiation.awaiting_decision');
     const waitSummary = `Awaiting a decision on Proposal V${view.version} (${gate.replace('_', ' ')})`;
-    event('Parley', 'Gate', gate === 'acceptance' ? `Awaiting approval of Proposal V${view.version}` : `Round limit reached at Proposal V${view.version}; awaiting a decision`);
+    event(
+      'Parley',
+      'Gate',
+      gate === 'acceptance'
+        ? `Awaiting approval of Proposal V${view.version}`
+        : `Round limit reached at Proposal V${view.version}; awaiting a decision`,
+    );
     for (;;) {
       const decidedInTime = policy.approvalTimeout
-        ? await condition(() => pendingDecision !== undefined, policy.approvalTimeout as `${number}s`, { summary: waitSummary })
+        ? await condition(() => pendingDecision !== undefined, policy.approvalTimeout as `${number}s`, {
+            summary: waitSummary,
+          })
         : await condition(() => pendingDecision !== undefined).then(() => true);
       if (decidedInTime) {
         const decision = pendingDecision!;
@@ -281,12 +314,20 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
         return decision;
       }
       if (policy.onApprovalTimeout === 'remind') {
-        event('Parley', 'Reminder', `Still awaiting a decision on Proposal V${view.version} after ${policy.approvalTimeout}`);
+        event(
+          'Parley',
+          'Reminder',
+          `Still awaiting a decision on Proposal V${view.version} after ${policy.approvalTimeout}`,
+        );
         continue;
       }
       if (policy.onApprovalTimeout === 'approve') {
         await delivered;
-        return { kind: 'approve', by: 'parley:timeout', request: { comment: `no decision within ${policy.approvalTimeout}` } };
+        return {
+          kind: 'approve',
+          by: 'parley:timeout',
+          request: { comment: `no decision within ${policy.approvalTimeout}` },
+        };
       }
       await delivered;
       return 'expired';
@@ -323,15 +364,39 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     if (round > maxRounds) {
       if (policy.onRoundLimit === 'end') break;
       const decision = await awaitDecision('round_limit');
-      if (decision === 'expired') return settle('no_agreement', 'Parley', 'Outcome', `No agreement: the decision on Proposal V${view.version} expired`);
+      if (decision === 'expired')
+        return settle(
+          'no_agreement',
+          'Parley',
+          'Outcome',
+          `No agreement: the decision on Proposal V${view.version} expired`,
+        );
       const actor = actorName(decision.by);
       view.decidedBy = actor;
-      if (decision.kind === 'approve') return settle('agreed', actor, 'Approval', `Approved Proposal V${view.version}${suffix(decision.request.comment)}`);
-      if (decision.kind === 'reject') return settle('no_agreement', actor, 'Approval', `Closed without agreement at Proposal V${view.version}: ${decision.request.reason}`);
+      if (decision.kind === 'approve')
+        return settle(
+          'agreed',
+          actor,
+          'Approval',
+          `Approved Proposal V${view.version}${suffix(decision.request.comment)}`,
+        );
+      if (decision.kind === 'reject')
+        return settle(
+          'no_agreement',
+          actor,
+          'Approval',
+          `Closed without agreement at Proposal V${view.version}: ${decision.request.reason}`,
+        );
       const extra = decision.kind === 'extendRounds' ? decision.request.rounds! : 1;
       maxRounds += extra;
       view.maxRounds = maxRounds;
-      event(actor, 'Approval', decision.kind === 'extendRounds' ? `Granted ${extra} more round${extra > 1 ? 's' : ''}` : `Requested revision of Proposal V${view.version}: ${decision.request.comment}`);
+      event(
+        actor,
+        'Approval',
+        decision.kind === 'extendRounds'
+          ? `Granted ${extra} more round${extra > 1 ? 's' : ''}`
+          : `Requested revision of Proposal V${view.version}: ${decision.request.comment}`,
+      );
       if (decision.kind === 'requestRevision') humanRequests.push(decision.request.comment!);
     }
 
@@ -349,16 +414,21 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     if (isOverBudget(view, policy)) return settle('budget_exhausted', 'Parley', 'Outcome', budgetText(view, draftStep));
     let drafted;
     try {
-      drafted = await draftProposal.executeWithOptions({ ...modelCallOptions, summary: `Draft proposal V${round} (${vendor.name})` }, [{
-        negotiationId: input.negotiationId,
-        language: policy.language,
-        llm: callLlm(llm, 'proposals', round),
-        client: clientBrief(client),
-        vendor,
-        version: round,
-        previousProposal: currentProposal,
-        lastReview: feedback,
-      }]);
+      drafted = await draftProposal.executeWithOptions(
+        { ...modelCallOptions, summary: `Draft proposal V${round} (${vendor.name})` },
+        [
+          {
+            negotiationId: input.negotiationId,
+            language: policy.language,
+            llm: callLlm(llm, 'proposals', round),
+            client: clientBrief(client),
+            vendor,
+            version: round,
+            previousProposal: currentProposal,
+            lastReview: feedback,
+          },
+        ],
+      );
     } catch (err) {
       return settle('failed', vendor.name, 'Outcome', failureText(view, vendor.name, draftStep, err));
     }
@@ -369,32 +439,57 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     view.provider = drafted.provider;
     view.model = drafted.model;
     countTokens(view, drafted.usage, llm);
-    entries.push({ type: 'document', at: now(), actor: vendor.name, label: 'Proposal', version: round, body: currentProposal });
+    entries.push({
+      type: 'document',
+      at: now(),
+      actor: vendor.name,
+      label: 'Proposal',
+      version: round,
+      body: currentProposal,
+    });
 
     view.phase = 'reviewing';
     publish();
     event(client.name, 'Action', 'Reviewing Proposal...');
-    if (isOverBudget(view, policy)) return settle('budget_exhausted', 'Parley', 'Outcome', budgetText(view, `reviewing proposal V${round}`));
+    if (isOverBudget(view, policy))
+      return settle('budget_exhausted', 'Parley', 'Outcome', budgetText(view, `reviewing proposal V${round}`));
     let reviewed;
     try {
-      reviewed = await reviewProposal.executeWithOptions({ ...modelCallOptions, summary: `Review proposal V${round} (${client.name})` }, [{
-        negotiationId: input.negotiationId,
-        language: policy.language,
-        llm: callLlm(llm, 'reviews', round),
-        client,
-        vendorName: vendor.name,
-        round,
-        maxRounds,
-        proposal: currentProposal,
-        previousReview: lastReview,
-      }]);
+      reviewed = await reviewProposal.executeWithOptions(
+        { ...modelCallOptions, summary: `Review proposal V${round} (${client.name})` },
+        [
+          {
+            negotiationId: input.negotiationId,
+            language: policy.language,
+            llm: callLlm(llm, 'reviews', round),
+            client,
+            vendorName: vendor.name,
+            round,
+            maxRounds,
+            proposal: currentProposal,
+            previousReview: lastReview,
+          },
+        ],
+      );
     } catch (err) {
-      return settle('failed', client.name, 'Outcome', failureText(view, client.name, `reviewing proposal V${round}`, err));
+      return settle(
+        'failed',
+        client.name,
+        'Outcome',
+        failureText(view, client.name, `reviewing proposal V${round}`, err),
+      );
     }
     lastReview = reviewed.review;
     countTokens(view, reviewed.usage, llm);
     view.lastSatisfaction = lastReview.overall_satisfaction;
-    entries.push({ type: 'document', at: now(), actor: client.name, label: 'Review', version: round, body: lastReview });
+    entries.push({
+      type: 'document',
+      at: now(),
+      actor: client.name,
+      label: 'Review',
+      version: round,
+      body: lastReview,
+    });
 
     if (isRejection(lastReview)) {
       return settle('rejected', client.name, 'Outcome', `Rejected Proposal V${round}`);
@@ -407,11 +502,14 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     event(client.name, 'Feedback', `Accepted Proposal V${round}`);
     if (policy.approval === 'auto') return settle('agreed', client.name, 'Outcome', `Agreed on Proposal V${round}`);
     const decision = await awaitDecision('acceptance');
-    if (decision === 'expired') return settle('no_agreement', 'Parley', 'Outcome', `No agreement: approval of Proposal V${round} expired`);
+    if (decision === 'expired')
+      return settle('no_agreement', 'Parley', 'Outcome', `No agreement: approval of Proposal V${round} expired`);
     const actor = actorName(decision.by);
     view.decidedBy = actor;
-    if (decision.kind === 'approve') return settle('agreed', actor, 'Approval', `Approved Proposal V${round}${suffix(decision.request.comment)}`);
-    if (decision.kind === 'reject') return settle('rejected', actor, 'Approval', `Rejected Proposal V${round}: ${decision.request.reason}`);
+    if (decision.kind === 'approve')
+      return settle('agreed', actor, 'Approval', `Approved Proposal V${round}${suffix(decision.request.comment)}`);
+    if (decision.kind === 'reject')
+      return settle('rejected', actor, 'Approval', `Rejected Proposal V${round}: ${decision.request.reason}`);
     // A person asked for another version of an accepted proposal; it gets a round even past the limit.
     event(actor, 'Approval', `Requested revision of Proposal V${round}: ${decision.request.comment}`);
     humanRequests.push(decision.request.comment!);
@@ -427,7 +525,10 @@ function currentDetails(view: NegotiationStatusView, lastReview: Review | undefi
   const lines = [
     `**${view.client} ↔ ${view.vendor}**: ${view.status}, round ${view.round} of ${view.maxRounds}, Proposal V${view.version}`,
   ];
-  if (view.pendingGate) lines.push(`Waiting for a decision (${view.pendingGate.replace('_', ' ')}): approve, reject, requestRevision or extendRounds.`);
+  if (view.pendingGate)
+    lines.push(
+      `Waiting for a decision (${view.pendingGate.replace('_', ' ')}): approve, reject, requestRevision or extendRounds.`,
+    );
   if (view.lastSatisfaction) lines.push(`Last review: ${view.lastSatisfaction}`);
   if (lastReview?.additional_requirements.length) {
     lines.push('Open requests:', ...lastReview.additional_requirements.slice(0, 10).map((r) => `- ${r}`));
@@ -444,7 +545,8 @@ function decisionRequestFrom(raw: unknown): DecisionRequest | undefined {
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) return undefined;
   const fields = raw as Record<string, unknown>;
-  const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim().slice(0, 2000) : undefined);
+  const text = (value: unknown) =>
+    typeof value === 'string' && value.trim() ? value.trim().slice(0, 2000) : undefined;
   return {
     by: text(fields.by)?.slice(0, 100),
     requestId: text(fields.requestId)?.slice(0, 200),
@@ -484,7 +586,10 @@ function isOverBudget(view: NegotiationStatusView, policy: Policy): boolean {
   const { budget } = policy;
   if (!budget) return false;
   const tokens = view.tokens ? view.tokens.prompt + view.tokens.completion : 0;
-  return (budget.tokens !== undefined && tokens >= budget.tokens) || (budget.usd !== undefined && (view.costUsd ?? 0) >= budget.usd);
+  return (
+    (budget.tokens !== undefined && tokens >= budget.tokens) ||
+    (budget.usd !== undefined && (view.costUsd ?? 0) >= budget.usd)
+  );
 }
 
 function budgetText(view: NegotiationStatusView, step: string): string {

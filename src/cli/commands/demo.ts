@@ -41,7 +41,8 @@ export function demoCommand(): Command {
         console.log(`Transcript: ${run.transcriptFile}`);
         console.log('In the Temporal Web UI:');
         console.log(`  simulation  ${link(run.simulation.simulationId)}`);
-        for (const outcome of run.outcomes ?? []) console.log(`  ${outcome.client} ↔ ${outcome.vendor}  ${link(outcome.negotiationId)}`);
+        for (const outcome of run.outcomes ?? [])
+          console.log(`  ${outcome.client} ↔ ${outcome.vendor}  ${link(outcome.negotiationId)}`);
         if (options.keep) {
           console.error(pc.dim('Server and worker keep running (--keep); Ctrl-C stops them.'));
           await running;

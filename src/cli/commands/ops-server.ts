@@ -16,7 +16,11 @@ export function opsServerCommand(): Command {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .action(async (options: { port: number; host: string }) => {
       const token = process.env.PARLEY_OPS_TOKEN?.trim();
-      if (!token) throw new CliError('PARLEY_OPS_TOKEN is not set: the ops server refuses to start without a bearer token', EXIT_BAD_INPUT);
+      if (!token)
+        throw new CliError(
+          'PARLEY_OPS_TOKEN is not set: the ops server refuses to start without a bearer token',
+          EXIT_BAD_INPUT,
+        );
       const client = await connectOrExplain();
       const app = buildOpsServer(client, token);
       try {

@@ -42,7 +42,8 @@ export function runCommand(): Command {
       if (options.budgetTokens !== undefined) budget.tokens = Math.floor(options.budgetTokens);
       if (options.budgetUsd !== undefined) budget.usd = options.budgetUsd;
       const scenario = budget.tokens || budget.usd ? { ...loaded, policy: { ...loaded.policy, budget } } : loaded;
-      if (options.record && !options.wait) throw new CliError('--record needs --wait: answers are saved once the run ends', EXIT_BAD_INPUT);
+      if (options.record && !options.wait)
+        throw new CliError('--record needs --wait: answers are saved once the run ends', EXIT_BAD_INPUT);
       const llm = options.llm?.startsWith('replay:')
         ? await replayChoice(options.llm.slice('replay:'.length)).catch((err: Error) => {
             throw new CliError(err.message, EXIT_BAD_INPUT);
