@@ -76,8 +76,8 @@ if (flags.help) {
   --only LIST                 overhead,critical,throughput,parked (default: all)
   --out FILE                  JSON output (default bench/results/latest.json)
   --overhead-rounds N         rounds per negotiation in the overhead runs (10)
-  --overhead-runs N           sequential runs of each side, alternated (quick 6, full 20)
-  --overhead-concurrency N    negotiations at once in the concurrent overhead runs (quick 10, full 20)
+  --overhead-runs N           sequential runs of each side, alternated (quick 8, full 20)
+  --overhead-concurrency N    negotiations at once in the concurrent overhead runs (20)
   --model-latency MS          fixed model latency of the critical-path run (200)
   --critical-runs N           seed runs (quick 3, full 5)
   --negotiations N            throughput: 3-round negotiations (quick 200, full 1000)
@@ -109,8 +109,8 @@ const optionalInt = (name: keyof typeof flags): number | undefined =>
 
 const config = {
   overheadRounds: int('overhead-rounds', 10),
-  overheadRuns: int('overhead-runs', quick ? 6 : 20),
-  overheadConcurrency: int('overhead-concurrency', quick ? 10 : 20),
+  overheadRuns: int('overhead-runs', quick ? 8 : 20),
+  overheadConcurrency: int('overhead-concurrency', 20),
   modelLatencyMs: int('model-latency', 200),
   criticalRuns: int('critical-runs', quick ? 3 : 5),
   negotiations: int('negotiations', quick ? 200 : 1000),
