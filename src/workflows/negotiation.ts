@@ -7,6 +7,7 @@ import {
   patched,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -88,8 +89,11 @@ const modelCallOptions: ActivityOptions = {
 };
 const { draftProposal, reviewProposal } = proxyActivities<Activities>(modelCallOptions);
 
-/** Webhook deliveries: quick, and given up after a few tries so a dead endpoint never holds a negotiation. */
-const { notifyWebhook } = proxyActivities<NotificationActivities>({
+/**
+ * Webhook deliveries: local activities, since most workers have no webhook and a delivery is one quick POST;
+ * given up after a few tries so a dead endpoint never holds a negotiation.
+ */
+const { notifyWebhook } = proxyLocalActivities<NotificationActivities>({
   startToCloseTimeout: '15s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
