@@ -262,6 +262,9 @@ describeBrowser(`the Temporal Web UI in a real browser${problem ? ` (skipped: ${
       ].join('\n');
       expect(stored).not.toContain(excerpt);
       expect(stored).not.toContain('a picking flow usable with gloves');
+      // The summaries are payloads too.
+      expect(stored).not.toContain('Draft proposal V2 (Harbor Apps)');
+      expect(stored).not.toContain('Northwind Foods ↔ Harbor Apps');
       expect(raw).toContain(Buffer.from('binary/encrypted').toString('base64'));
 
       await openFromList(page, server.uiUrl, `ParleyStatus = 'awaiting_approval'`, id, 'web-ui-5-encrypted-list');
@@ -269,10 +272,14 @@ describeBrowser(`the Temporal Web UI in a real browser${problem ? ` (skipped: ${
       await waitForText(page, 'a picking flow usable with gloves');
       await waitForText(page, 'Draft proposal V2 (Harbor Apps)');
       await screenshot(page, 'web-ui-6-encrypted-history');
+      await page.getByRole('tab', { name: 'User Metadata' }).click();
+      await waitForText(page, 'Northwind Foods ↔ Harbor Apps: Warehouse picking app');
+      await waitForText(page, /awaiting_approval, round 2 of 4, Proposal V2/);
+      await screenshot(page, 'web-ui-7-encrypted-user-metadata');
 
       const answer = await runQueryInUi(page, 'getCurrentProposal', excerpt);
       expect(answer).toContain('"version": 2');
-      await screenshot(page, 'web-ui-7-encrypted-query');
+      await screenshot(page, 'web-ui-8-encrypted-query');
     });
   });
 });
