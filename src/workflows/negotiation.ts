@@ -139,11 +139,14 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
   const event = (actor: string, kind: string, text: string) =>
     entries.push({ type: 'event', at: now(), actor, kind, text });
   const record = (): NegotiationRecord => ({ ...view, notices: [...view.notices], entries, currentProposal });
-  const settle = async (status: NegotiationStatus, actor: string, kind: string, text: string) => {
+  /** Decisions the loop has acted on; an update answers once its decision is here. */
+  const applied = new Set<Decision>();
+  const settle = async (status: NegotiationStatus, actor: string, kind: string, text: string, decision?: Decision) => {
     view.status = status;
     view.phase = 'settled';
     view.pendingGate = undefined;
     event(actor, kind, `${text}${spendText(view)}`);
+    if (decision) applied.add(decision);
     publish();
     // Awaited: a delivery still scheduled when the workflow completes would never be sent.
     await notify('negotiation.settled');
@@ -242,7 +245,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
 
   /** Answers an update once the loop has acted on its decision, so the caller learns where it led. */
   const outcomeOf = async (decision: Decision): Promise<DecisionOutcome> => {
-    await condition(() => pendingDecision !== decision);
+    await condition(() => applied.has(decision));
     const outcome: DecisionOutcome = {
       decision: decision.kind,
       by: actorName(decision.by),
@@ -383,6 +386,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
           actor,
           'Approval',
           `Approved Proposal V${view.version}${suffix(decision.request.comment)}`,
+          decision,
         );
       if (decision.kind === 'reject')
         return settle(
@@ -390,6 +394,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
           actor,
           'Approval',
           `Closed without agreement at Proposal V${view.version}: ${decision.request.reason}`,
+          decision,
         );
       const extra = decision.kind === 'extendRounds' ? decision.request.rounds! : 1;
       maxRounds += extra;
@@ -402,6 +407,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
           : `Requested revision of Proposal V${view.version}: ${decision.request.comment}`,
       );
       if (decision.kind === 'requestRevision') humanRequests.push(decision.request.comment!);
+      applied.add(decision);
     }
 
     view.round = round;
@@ -511,13 +517,20 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     const actor = actorName(decision.by);
     view.decidedBy = actor;
     if (decision.kind === 'approve')
-      return settle('agreed', actor, 'Approval', `Approved Proposal V${round}${suffix(decision.request.comment)}`);
+      return settle(
+        'agreed',
+        actor,
+        'Approval',
+        `Approved Proposal V${round}${suffix(decision.request.comment)}`,
+        decision,
+      );
     if (decision.kind === 'reject')
-      return settle('rejected', actor, 'Approval', `Rejected Proposal V${round}: ${decision.request.reason}`);
+      return settle('rejected', actor, 'Approval', `Rejected Proposal V${round}: ${decision.request.reason}`, decision);
     // A person asked for another version of an accepted proposal; it gets a round even past the limit.
     event(actor, 'Approval', `Requested revision of Proposal V${round}: ${decision.request.comment}`);
     humanRequests.push(decision.request.comment!);
     if (round >= maxRounds) view.maxRounds = maxRounds = round + 1;
+    applied.add(decision);
   }
 
   log.info('Negotiation reached its round limit', { negotiationId: input.negotiationId, rounds: maxRounds });
