@@ -33,6 +33,8 @@ const UI_TIMEOUT = 30_000;
 
 const problem = chromiumProblem();
 const describeBrowser = problem ? describe.skip : describe;
+// Jest leaves the titles of a fully skipped file out of its summary, so the reason is printed as well.
+if (problem) process.stderr.write(`test/web-ui.test.ts skipped: ${problem}\n`);
 
 /** The tender where Harbor Apps' bid is accepted in round 2 and waits for a person, and Quantum Ledger's is turned away. */
 function quickAgreement(): Promise<Scenario> {
