@@ -228,3 +228,39 @@ describe('model faults, end to end on a real Temporal server', () => {
     expect(status.tokens!.prompt).toBeGreaterThan(0);
   });
 });
+
+describe('a runaway model answer', () => {
+  it('ends the negotiation as failed with the size named, instead of breaking the workflow history', async () => {
+    const client = await testClient();
+    const server = await FakeOpenAiServer.start();
+    const huge = 'x'.repeat(300 * 1024);
+    server.setHandler((request) =>
+      completion(
+        JSON.stringify(
+          requestedDocument(request) === 'review' ? sampleReview() : sampleProposal({ technical_design: huge }),
+        ),
+      ),
+    );
+    const model = new OpenAiModel({ apiKey: API_KEY, baseURL: server.baseURL, model: 'test-model' });
+    const worker = await startTestWorker(() => model);
+    try {
+      const seed = await loadScenario(path.resolve(__dirname, '../scenarios/seed.yaml'));
+
+      const run = await runScenario(client, { ...seed, pairs: seed.pairs.slice(0, 1) }, llm, {
+        wait: true,
+        quiet: true,
+        taskQueue: worker.taskQueue,
+        runsDir,
+      });
+
+      expect(run.outcomes![0].status).toBe('failed');
+      expect(run.outcomes![0].failure).toMatch(
+        /^Nebula AI failed drafting proposal V1: DOCUMENT_TOO_LARGE: the proposal is \d+ bytes of JSON, over the 262144-byte limit/,
+      );
+    } finally {
+      await worker.stop();
+      await server.close();
+      await client.connection.close();
+    }
+  });
+});

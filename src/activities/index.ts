@@ -39,7 +39,7 @@ export function createActivities(resolveModel: ModelResolver) {
           : model.draftProposal(input, signal).then((proposal) => ({ document: proposal })),
       );
       return {
-        proposal: proposalSchema.parse(document),
+        proposal: withinSizeLimit(proposalSchema.parse(document), 'proposal'),
         provider: model.provider,
         model: model.model,
         ...usageField(usage),
@@ -54,7 +54,7 @@ export function createActivities(resolveModel: ModelResolver) {
           : model.reviewProposal(input, signal).then((review) => ({ document: review })),
       );
       return {
-        review: reviewSchema.parse(document),
+        review: withinSizeLimit(reviewSchema.parse(document), 'review'),
         provider: model.provider,
         model: model.model,
         ...usageField(usage),
@@ -98,6 +98,25 @@ function usageField(usage: TokenUsage | undefined): { usage?: TokenUsage } {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * The largest document a negotiation accepts, in bytes of JSON. Temporal refuses payloads over 2 MB, and a
+ * negotiation's record carries every document it has seen, so one runaway answer must not reach the workflow.
+ */
+export const MAX_DOCUMENT_BYTES = 256 * 1024;
+
+/** Fails the call for good when a document is too large to keep in a workflow history. */
+function withinSizeLimit<T>(document: T, kind: string): T {
+  const bytes = Buffer.byteLength(JSON.stringify(document), 'utf8');
+  if (bytes > MAX_DOCUMENT_BYTES) {
+    throw ApplicationFailure.create({
+      type: 'DOCUMENT_TOO_LARGE',
+      message: `the ${kind} is ${bytes} bytes of JSON, over the ${MAX_DOCUMENT_BYTES}-byte limit for one document`,
+      nonRetryable: true,
+    });
+  }
+  return document;
+}
 
 function resolveForActivity(resolveModel: ModelResolver, choice: CallLlm): NegotiationModel {
   return callSync(() => resolveModel(choice));

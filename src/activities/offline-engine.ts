@@ -71,8 +71,8 @@ export function draft(input: DraftProposalInput): Proposal {
     implementation_plan: words.plan(phases(weeks)),
     timeline: words.timeline(weeks, phases(weeks)),
     risk_analysis: words.risks(
-      unique([...outline, ...full.filter((i) => !vendor.strengths.includes(i.topic))]).map(
-        (i) => `${quote(language, i.ask)}：${book[i.topic].risk}`,
+      unique([...outline, ...full.filter((i) => !vendor.strengths.includes(i.topic))]).map((i) =>
+        words.riskItem(quote(language, i.ask), book[i.topic].risk),
       ),
     ),
   };
@@ -213,6 +213,7 @@ interface Sentences {
   paragraph: string;
   designIntro(vendor: string, profile: string, project: string): string;
   fullItem(tag: string, ask: string, approach: string): string;
+  riskItem(ask: string, risk: string): string;
   outlineNote(asks: string[]): string;
   plan(phases: Phase[]): string;
   timeline(weeks: number, phases: Phase[]): string;
@@ -239,6 +240,7 @@ const sentences: Record<Language, Sentences> = {
     paragraph: '\n',
     designIntro: (vendor, profile, project) => `${vendor}针对“${project}”提出以下方案。我们的定位：${profile}。`,
     fullItem: (tag, ask, approach) => `${tag}${ask}：${approach}。`,
+    riskItem: (ask, risk) => `${ask}：${risk}`,
     outlineNote: (asks) => `此外，方案将覆盖：${asks.join('、')}（实现细节将在后续版本补充）。`,
     plan: (ps) => ps.map((p, i) => `第${i + 1}阶段（第${p.from}-${p.to}周）：${phaseNamesZh[i]}。`).join(''),
     timeline: (weeks, ps) =>
@@ -266,6 +268,7 @@ const sentences: Record<Language, Sentences> = {
     designIntro: (vendor, profile, project) =>
       `${vendor} proposes the following for "${project}". Who we are: ${profile}.`,
     fullItem: (tag, ask, approach) => `${tag}${ask}: ${approach}.`,
+    riskItem: (ask, risk) => `${ask}: ${risk}`,
     outlineNote: (asks) => `The proposal also covers: ${asks.join('; ')} (details to follow in a later version).`,
     plan: (ps) => ps.map((p, i) => `Phase ${i + 1} (weeks ${p.from}-${p.to}): ${phaseNamesEn[i]}.`).join(' '),
     timeline: (weeks, ps) =>
