@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { OfflineEngine } from '../src/activities/offline-engine';
 import type { NegotiationModel } from '../src/activities/types';
 import { runScenario } from '../src/cli/run-scenario';
+import { sendDecision } from '../src/cli/decisions';
 import { negotiationStatus, startSimulation } from '../src/cli/simulations';
 import { transcriptOf } from '../src/cli/transcripts';
 import { loadScenario } from '../src/scenario/load';
@@ -136,9 +137,19 @@ describe('human decisions at a negotiation gate', () => {
       handle.executeUpdate(decisionUpdates.approve, { args: [{ by: 'carol', requestId: 'req-7' }] }),
     ]);
 
+    await eventually(
+      () => handle.describe(),
+      (d) => d.status.name === 'COMPLETED',
+    );
+    const afterClose = await sendDecision(client, id, 'approve', { by: 'carol', requestId: 'req-7' });
+    const otherRequest = await sendDecision(client, id, 'approve', { by: 'carol', requestId: 'req-8' }).catch((e) => e);
+
     expect([first.decision, second.decision]).toEqual(['approve', 'approve']);
     expect((await negotiationStatus(client, id)).status).toBe('agreed');
     expect((await transcriptOf(client, id)).match(/\| Approval \|/g)).toHaveLength(1);
+    // Retried after the negotiation closed, the same request still gets its answer; a new one is refused.
+    expect(afterClose).toMatchObject({ decision: 'approve', status: 'agreed' });
+    expect(otherRequest.message).toBe('approve refused: the negotiation is already decided');
   });
 
   it('takes a decision sent after the worker was restarted', async () => {
@@ -175,8 +186,11 @@ describe('human decisions at a negotiation gate', () => {
 
     expect(outcome.decision).toBe('requestRevision');
     expect(settled.round).toBe(3);
-    expect(await transcriptOf(client, id)).toContain(
-      '| **ops:erin** | Approval | Requested revision of Proposal V2: add a training plan',
+    const transcript = await transcriptOf(client, id);
+    expect(transcript).toContain('| **ops:erin** | Approval | Requested revision of Proposal V2: add a training plan');
+    // The offline vendor answers a person's comment in the next version.
+    expect(transcript).toContain(
+      'As you asked (\\"add a training plan\\"), this version adds it to the scope and the plan.',
     );
   });
 

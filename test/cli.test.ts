@@ -116,6 +116,22 @@ describe('the parley command line', () => {
     expect(result.stderr.trim()).toBe('parley: --llm: expected "offline", "openai" or "replay:FILE", got "gpt"');
   });
 
+  it('exits 1 when a negotiation of a waited run failed, and lists negotiations with their ids', async () => {
+    const result = await parley('run', seedScenario, '--wait', '--json', '--llm', 'openai');
+    const output = JSON.parse(result.stdout);
+    const list = await parley('list', '--simulation', output.simulationId);
+    const status = await parley('status', output.simulationId);
+
+    expect(result.code).toBe(1);
+    expect(output.negotiations.map((n: { status: string }) => n.status)).toEqual(['failed', 'failed', 'failed']);
+    expect(output.negotiations[0].failure).toMatch(/MODEL_CONFIG: OPENAI_API_KEY is not set/);
+    for (const n of output.negotiations) expect(list.stdout).toContain(n.id);
+    expect(status.code).toBe(1);
+    expect(status.stderr.trim()).toBe(
+      `parley: ${output.simulationId} is a simulation, not a negotiation; "parley list --simulation ${output.simulationId}" lists its negotiations`,
+    );
+  });
+
   it('answers an unknown negotiation id with one clear line and a non-zero exit', async () => {
     const result = await parley('status', 'no-such-negotiation');
 

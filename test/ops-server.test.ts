@@ -99,6 +99,13 @@ describe('the ops HTTP API', () => {
     expect(((await refused.json()) as { error: string }).error).toBe('the negotiation is already decided');
     expect(unknown.status).toBe(404);
     expect(malformed.status).toBe(400);
+    const notJson = await fetch(`${base}/negotiations/${waiting[0]}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{not json',
+    });
+    expect(notJson.status).toBe(400);
+    expect(Object.keys((await notJson.json()) as object)).toEqual(['error']);
   });
 
   it('refuses to start without PARLEY_OPS_TOKEN', async () => {

@@ -55,6 +55,14 @@ pairs:
     expect(problemsOf('name: x\nclients: [\n')).toEqual([expect.stringMatching(/^bad\.yaml:\d+: invalid YAML: /)]);
   });
 
+  it('reports a file that is not YAML in a few lines, not one per line of the file', () => {
+    const problems = problemsOf(Array.from({ length: 50 }, (_, i) => `{ broken ${i}: [`).join('\n'));
+
+    expect(problems.length).toBeLessThanOrEqual(6);
+    expect(problems.at(-1)).toMatch(/^bad\.yaml: \d+ more YAML errors; is this a scenario file\?$/);
+    expect(problems.every((p) => !p.endsWith(':'))).toBe(true);
+  });
+
   it('rejects fields it does not know, so a typo is not silently ignored', () => {
     const problems = problemsOf(`
 name: x

@@ -56,8 +56,15 @@ export function draft(input: DraftProposalInput): Proposal {
     weeks = chance(vendor.name, 'deadline', version) < vendor.diligence ? demanded : Math.max(demanded, weeks - 2);
   }
 
+  // Requests in the client's feedback that the engine did not write itself come from people (`parley revise`);
+  // the vendor answers each one in its own words, since it cannot score them.
+  const personal = (lastReview?.additional_requirements ?? []).filter(
+    (r) => itemsIn(language, [r]).length === 0 && demandedWeeks([r]) === undefined,
+  );
+
   const design = [
     words.designIntro(vendor.name, vendor.profile, client.project),
+    ...personal.map((request) => words.personalRequest(request)),
     ...full.map((item) =>
       words.fullItem(tag(language, book[item.topic].label), quote(language, item.ask), book[item.topic].approach),
     ),
@@ -67,7 +74,7 @@ export function draft(input: DraftProposalInput): Proposal {
   return {
     version,
     technical_design: design.join(words.paragraph),
-    feature_list: items.map((item) => item.ask),
+    feature_list: [...items.map((item) => item.ask), ...personal],
     implementation_plan: words.plan(phases(weeks)),
     timeline: words.timeline(weeks, phases(weeks)),
     risk_analysis: words.risks(
@@ -214,6 +221,7 @@ interface Sentences {
   designIntro(vendor: string, profile: string, project: string): string;
   fullItem(tag: string, ask: string, approach: string): string;
   riskItem(ask: string, risk: string): string;
+  personalRequest(request: string): string;
   outlineNote(asks: string[]): string;
   plan(phases: Phase[]): string;
   timeline(weeks: number, phases: Phase[]): string;
@@ -241,6 +249,7 @@ const sentences: Record<Language, Sentences> = {
     designIntro: (vendor, profile, project) => `${vendor}针对“${project}”提出以下方案。我们的定位：${profile}。`,
     fullItem: (tag, ask, approach) => `${tag}${ask}：${approach}。`,
     riskItem: (ask, risk) => `${ask}：${risk}`,
+    personalRequest: (request) => `针对贵方提出的“${request}”，本版已纳入方案并安排在实施计划中。`,
     outlineNote: (asks) => `此外，方案将覆盖：${asks.join('、')}（实现细节将在后续版本补充）。`,
     plan: (ps) => ps.map((p, i) => `第${i + 1}阶段（第${p.from}-${p.to}周）：${phaseNamesZh[i]}。`).join(''),
     timeline: (weeks, ps) =>
@@ -269,6 +278,7 @@ const sentences: Record<Language, Sentences> = {
       `${vendor} proposes the following for "${project}". Who we are: ${profile}.`,
     fullItem: (tag, ask, approach) => `${tag}${ask}: ${approach}.`,
     riskItem: (ask, risk) => `${ask}: ${risk}`,
+    personalRequest: (request) => `As you asked ("${request}"), this version adds it to the scope and the plan.`,
     outlineNote: (asks) => `The proposal also covers: ${asks.join('; ')} (details to follow in a later version).`,
     plan: (ps) => ps.map((p, i) => `Phase ${i + 1} (weeks ${p.from}-${p.to}): ${phaseNamesEn[i]}.`).join(' '),
     timeline: (weeks, ps) =>

@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { negotiationWorkflow } from '../workflows';
 import { decisionUpdates, type DecisionKind, type DecisionOutcome, type DecisionRequest } from '../workflows/messages';
 
 /** The negotiation refused the decision; `reason` is the workflow validator's own words. */
@@ -39,11 +40,15 @@ export async function sendDecision(
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
       // The server answers an update to a closed workflow as "not found"; tell that apart from an unknown id.
-      const closed = await client.workflow
-        .getHandle(negotiationId)
-        .describe()
-        .catch(() => undefined);
-      if (closed) throw new DecisionRefusedError(kind, 'the negotiation is already decided');
+      const handle = client.workflow.getHandle<typeof negotiationWorkflow>(negotiationId);
+      const closed = await handle.describe().catch(() => undefined);
+      if (closed) {
+        // A retry of a decision that closed the negotiation gets the answer the first one got.
+        const record = closed.status.name === 'COMPLETED' ? await handle.result().catch(() => undefined) : undefined;
+        const earlier = request.requestId ? record?.decidedRequests?.[request.requestId] : undefined;
+        if (earlier && earlier.decision === kind) return { ...earlier, decision: kind };
+        throw new DecisionRefusedError(kind, 'the negotiation is already decided');
+      }
       throw new UnknownNegotiationError(negotiationId);
     }
     if (err instanceof WorkflowUpdateFailedError)

@@ -39,7 +39,8 @@ for (const command of program.commands) command.exitOverride();
 async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command that finished but has something to report (a run with failed negotiations) sets the code itself.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
     if (err instanceof ScenarioError) {

@@ -128,6 +128,12 @@ export async function negotiationRecord(client: Client, negotiationId: string): 
 export async function negotiationStatus(client: Client, negotiationId: string): Promise<NegotiationStatusView> {
   const handle: WorkflowHandle<typeof negotiationWorkflow> = client.workflow.getHandle(negotiationId);
   const description = await describe(client, negotiationId);
+  if (description.type !== 'negotiationWorkflow') {
+    throw new CliError(
+      `${negotiationId} is a ${description.type === 'simulationWorkflow' ? 'simulation' : description.type}, not a negotiation; ` +
+        `"parley list --simulation ${negotiationId}" lists its negotiations`,
+    );
+  }
   if (description.status.name === 'RUNNING') return handle.query(getStatus);
   if (description.status.name === 'COMPLETED') {
     return statusViewOf(await handle.result());

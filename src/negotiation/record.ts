@@ -87,11 +87,13 @@ export type NegotiationSummary = Pick<
 export interface NegotiationRecord extends NegotiationStatusView {
   entries: TranscriptEntry[];
   currentProposal?: Proposal;
+  /** Decisions taken with a request id, so a retry after the negotiation closed gets the same answer. */
+  decidedRequests?: Record<string, { decision: string; by: string; status: NegotiationStatus; message: string }>;
 }
 
 /** A record without its documents: what status views and outcome tables need. */
 export function statusViewOf(record: NegotiationRecord): NegotiationStatusView {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the documents are dropped on purpose
-  const { entries, currentProposal, ...view } = record;
+  const { entries, currentProposal, decidedRequests, ...view } = record;
   return view;
 }

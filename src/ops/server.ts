@@ -24,6 +24,13 @@ export function buildOpsServer(client: Client, token: string): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   const expected = Buffer.from(`Bearer ${token}`);
 
+  // Every error, the framework's own included (a body that is not JSON, one too large), answers as `{"error"}`.
+  app.setErrorHandler(async (err: { statusCode?: number; message: string }, _request, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) console.error('ops-server:', err);
+    await reply.code(status).send({ error: status === 500 ? 'internal error' : err.message });
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     const given = Buffer.from(request.headers.authorization ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

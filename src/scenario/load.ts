@@ -32,7 +32,15 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   if (document.errors.length > 0) {
     throw new ScenarioError(
       file,
-      document.errors.map((e) => `${file}:${e.linePos?.[0].line ?? '?'}: invalid YAML: ${e.message.split('\n')[0]}`),
+      // A file that is not YAML at all yields an error per line; the first few say enough.
+      [
+        ...document.errors
+          .slice(0, MAX_YAML_ERRORS)
+          .map((e) => `${file}:${e.linePos?.[0].line ?? '?'}: invalid YAML: ${firstLine(e.message)}`),
+        ...(document.errors.length > MAX_YAML_ERRORS
+          ? [`${file}: ${document.errors.length - MAX_YAML_ERRORS} more YAML errors; is this a scenario file?`]
+          : []),
+      ],
     );
   }
   const raw: unknown = document.toJS();
@@ -45,6 +53,14 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     );
   }
   return result.data;
+}
+
+const MAX_YAML_ERRORS = 5;
+
+/** The first line of a parser message, without the colon that introduces its code excerpt, and not too long. */
+function firstLine(message: string): string {
+  const line = message.split('\n')[0].replace(/:\s*$/, '');
+  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
 }
 
 /** `clients[0].needs[1].topic`, the way a person points into a YAML file. */

@@ -138,7 +138,13 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
   const now = () => new Date().toISOString();
   const event = (actor: string, kind: string, text: string) =>
     entries.push({ type: 'event', at: now(), actor, kind, text });
-  const record = (): NegotiationRecord => ({ ...view, notices: [...view.notices], entries, currentProposal });
+  const record = (): NegotiationRecord => ({
+    ...view,
+    notices: [...view.notices],
+    entries,
+    currentProposal,
+    decidedRequests: Object.fromEntries(decided),
+  });
   /** Decisions the loop has acted on; an update answers once its decision is here. */
   const applied = new Set<Decision>();
   const settle = async (status: NegotiationStatus, actor: string, kind: string, text: string, decision?: Decision) => {

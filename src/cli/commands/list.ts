@@ -16,7 +16,7 @@ export function listCommand(): Command {
       try {
         const views = await listNegotiations(client, { ...options, simulationId: options.simulation });
         if (options.json) console.log(JSON.stringify(views, null, 2));
-        else console.log(views.length ? outcomesTable(views) : 'No negotiations.');
+        else console.log(views.length ? outcomesTable(views, true) : 'No negotiations.');
       } finally {
         await closeClient(client);
       }

@@ -64,6 +64,8 @@ export function runCommand(): Command {
           await saveRecording(options.record, recordingOf(scenario.name, run.simulation.simulationId, records));
           if (!options.json) console.error(`Recording: ${options.record}`);
         }
+        const failed = run.outcomes?.filter((o) => o.status === 'failed') ?? [];
+        if (failed.length > 0) process.exitCode = 1;
         if (options.json) {
           console.log(JSON.stringify(runJson(run), null, 2));
         } else if (run.outcomes) {

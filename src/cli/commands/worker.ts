@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { temporalTarget } from '../../temporal/connection';
+import { CliError } from '../errors';
 import { createWorker, installRuntime } from '../../worker';
 
 export function workerCommand(): Command {
@@ -8,7 +9,12 @@ export function workerCommand(): Command {
     .action(async () => {
       const target = temporalTarget();
       installRuntime();
-      const { worker, connection } = await createWorker({ target });
+      const { worker, connection } = await createWorker({ target }).catch((err: Error) => {
+        throw new CliError(
+          `cannot reach Temporal at ${target.address} (${err.message.split('\n')[0].slice(0, 120)}); ` +
+            'start one with "parley server" or point TEMPORAL_ADDRESS at yours',
+        );
+      });
       console.error(`Worker polling ${target.address} (namespace ${target.namespace}); Ctrl-C stops it`);
       try {
         // The SDK shuts the worker down gracefully on SIGINT and SIGTERM.
