@@ -39,7 +39,11 @@ export function demoCommand(): Command {
         const link = webUiLink(uiUrl, target.namespace);
         console.log(outcomesTable(run.outcomes ?? []));
         console.log(`Transcript: ${run.transcriptFile}`);
-        console.log('In the Temporal Web UI:');
+        console.log(
+          server && !options.keep
+            ? 'In the Temporal Web UI (run with --keep to browse them after the demo):'
+            : 'In the Temporal Web UI:',
+        );
         console.log(`  simulation  ${link(run.simulation.simulationId)}`);
         for (const outcome of run.outcomes ?? [])
           console.log(`  ${outcome.client} ↔ ${outcome.vendor}  ${link(outcome.negotiationId)}`);
