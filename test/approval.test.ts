@@ -16,7 +16,7 @@ import { transcriptOf } from '../src/cli/transcripts';
 import { loadScenario } from '../src/scenario/load';
 import type { Policy, Scenario } from '../src/scenario/schema';
 import { findTemporalCli } from '../src/temporal/temporal-cli';
-import { approve, decisionUpdates, getStatus } from '../src/workflows/messages';
+import { approve, decisionUpdates, getStatus, reject } from '../src/workflows/messages';
 import { eventually } from './support/eventually';
 import { startTestWorker, testAddress, testClient, type RunningWorker } from './support/temporal';
 
@@ -152,6 +152,27 @@ describe('human decisions at a negotiation gate', () => {
     expect(otherRequest.message).toBe('approve refused: the negotiation is already decided');
   });
 
+  it('keeps the first of two decisions sent back to back, and records the second as ignored', async () => {
+    worker = await startTestWorker();
+    const id = await awaitingApproval(await tender());
+    const handle = client.workflow.getHandle(id);
+    await worker.stop();
+
+    // Sent while no worker runs, both arrive in the same workflow task: the race a busy ops team creates.
+    await handle.signal(reject, { by: 'alice', reason: 'too expensive' });
+    await handle.signal(approve, { by: 'bob' });
+    worker = await startTestWorker(undefined, worker.taskQueue);
+    const status = await eventually(
+      () => negotiationStatus(client, id),
+      (s) => s.phase === 'settled',
+    );
+
+    expect(status).toMatchObject({ status: 'rejected', decidedBy: 'ops:alice' });
+    expect(status.notices).toEqual([
+      'Ignored approve from ops:bob: another decision is being applied: reject by ops:alice',
+    ]);
+  });
+
   it('takes a decision sent after the worker was restarted', async () => {
     worker = await startTestWorker();
     const scenario = await tender();
@@ -212,7 +233,7 @@ describe('human decisions at a negotiation gate', () => {
       .catch((e) => e);
     await handle.executeUpdate(decisionUpdates.extendRounds, { args: [{ by: 'fay', rounds: 1 }] });
 
-    expect(refused.cause.message).toBe('extendRounds needs "rounds", a whole number from 1');
+    expect(refused.cause.message).toBe('extendRounds needs "rounds", a whole number from 1 to 50');
     // Round 2 is where Harbor Apps' bid is accepted, so the negotiation now waits at the acceptance gate.
     const status = await eventually(
       () => negotiationStatus(client, id),

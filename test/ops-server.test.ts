@@ -105,6 +105,9 @@ describe('the ops HTTP API', () => {
       body: '{not json',
     });
     expect(notJson.status).toBe(400);
+    expect((await call('GET', '/negotiations?limit=abc')).status).toBe(400);
+    expect((await call('POST', `/negotiations/${simulationId}/approve`, { by: 'bot' })).status).toBe(404);
+    expect((await call('GET', `/negotiations/${simulationId}`)).status).toBe(404);
     expect(Object.keys((await notJson.json()) as object)).toEqual(['error']);
   });
 

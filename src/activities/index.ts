@@ -134,6 +134,9 @@ function isClassified(err: unknown): err is ClassifiedError {
   return err instanceof Error && typeof (err as ClassifiedError).code === 'string' && 'isRetryable' in err;
 }
 
+/** The longest a server's Retry-After may hold a call back. */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
 /** Turns the model layer's typed errors into failures Temporal's retry policy understands. */
 function toFailure(err: unknown): unknown {
   if (!isClassified(err)) return err;
@@ -143,7 +146,8 @@ function toFailure(err: unknown): unknown {
     message: err.message,
     nonRetryable: !err.isRetryable,
     // The next attempt waits at least as long as the server asked, whatever the policy's backoff says.
-    ...(retryAfter ? { nextRetryDelay: Math.ceil(err.retryAfterMs!) } : {}),
+    // A server may ask for any delay; past a few minutes the negotiation would look dead, so the wait is capped.
+    ...(retryAfter ? { nextRetryDelay: Math.min(Math.ceil(err.retryAfterMs!), MAX_RETRY_AFTER_MS) } : {}),
     cause: err,
   });
 }

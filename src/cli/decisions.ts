@@ -42,6 +42,7 @@ export async function sendDecision(
       // The server answers an update to a closed workflow as "not found"; tell that apart from an unknown id.
       const handle = client.workflow.getHandle<typeof negotiationWorkflow>(negotiationId);
       const closed = await handle.describe().catch(() => undefined);
+      if (closed && closed.type !== 'negotiationWorkflow') throw new UnknownNegotiationError(negotiationId);
       if (closed) {
         // A retry of a decision that closed the negotiation gets the answer the first one got.
         const record = closed.status.name === 'COMPLETED' ? await handle.result().catch(() => undefined) : undefined;
@@ -49,6 +50,11 @@ export async function sendDecision(
         if (earlier && earlier.decision === kind) return { ...earlier, decision: kind };
         throw new DecisionRefusedError(kind, 'the negotiation is already decided');
       }
+      throw new UnknownNegotiationError(negotiationId);
+    }
+    // A workflow without the decision's handler is not a negotiation (a simulation id, say).
+    const messages = err instanceof Error ? `${err.message} ${(err as { cause?: Error }).cause?.message ?? ''}` : '';
+    if (/no registered handler for update/i.test(messages)) {
       throw new UnknownNegotiationError(negotiationId);
     }
     if (err instanceof WorkflowUpdateFailedError)

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { NegotiationRecord } from '../negotiation/record';
 import { renderTranscript } from '../transcript/render';
 import { kindOf, negotiationRecord, simulationView } from './simulations';
 
@@ -12,8 +13,33 @@ export async function transcriptOf(client: Client, workflowId: string): Promise<
     return renderTranscript({ startedAt, scenarioName: record.simulationId, negotiations: [record] });
   }
   const simulation = await simulationView(client, workflowId);
+  // A pair whose workflow ended without a record (terminated, say) is marked; the others still render.
   const negotiations = await Promise.all(
-    simulation.negotiations.map((n) => negotiationRecord(client, n.negotiationId)),
+    simulation.negotiations.map((n) =>
+      negotiationRecord(client, n.negotiationId).catch((err: Error): NegotiationRecord => ({
+        negotiationId: n.negotiationId,
+        simulationId: simulation.simulationId,
+        client: n.client,
+        vendor: n.vendor,
+        status: 'failed',
+        version: 0,
+        round: 0,
+        maxRounds: 0,
+        phase: 'settled',
+        provider: simulation.provider,
+        model: '',
+        notices: [],
+        entries: [
+          {
+            type: 'event',
+            at: simulation.startedAt,
+            actor: 'Parley',
+            kind: 'Notice',
+            text: `${n.client} ↔ ${n.vendor}: ${err.message}`,
+          },
+        ],
+      })),
+    ),
   );
   return renderTranscript({ startedAt: simulation.startedAt, scenarioName: simulation.scenarioName, negotiations });
 }

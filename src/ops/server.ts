@@ -42,6 +42,10 @@ export function buildOpsServer(client: Client, token: string): FastifyInstance {
     '/negotiations',
     async (request, reply) => {
       const { status, simulationId, limit } = request.query;
+      const max = limit === undefined ? undefined : Number(limit);
+      if (max !== undefined && (!Number.isInteger(max) || max < 1 || max > 1000)) {
+        return reply.code(400).send({ error: 'limit must be a whole number from 1 to 1000' });
+      }
       if (status && !(negotiationStatuses as readonly string[]).includes(status)) {
         return reply.code(400).send({ error: `status must be one of ${negotiationStatuses.join(', ')}` });
       }
@@ -49,7 +53,7 @@ export function buildOpsServer(client: Client, token: string): FastifyInstance {
         negotiations: await listNegotiations(client, {
           status,
           simulationId,
-          limit: limit ? Number(limit) : undefined,
+          limit: max,
         }),
       };
     },

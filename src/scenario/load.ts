@@ -43,7 +43,13 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
       ],
     );
   }
-  const raw: unknown = document.toJS();
+  let raw: unknown;
+  try {
+    raw = document.toJS();
+  } catch (err) {
+    // The parser refuses documents it cannot expand safely, such as aliases nested into a resource bomb.
+    throw new ScenarioError(file, [`${file}: invalid YAML: ${firstLine((err as Error).message)}`]);
+  }
   const result = scenarioSchema.safeParse(raw);
   const issues = [...(result.error?.issues ?? []), ...crossReferenceIssues(raw)];
   if (issues.length > 0 || !result.success) {

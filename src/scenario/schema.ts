@@ -1,6 +1,13 @@
 import { z } from 'zod';
+import { slug } from '../negotiation/ids';
 
-const name = z.string().trim().min(1, 'must be a non-empty name');
+// Names become part of workflow ids, which Temporal limits in length, and must keep letters or digits.
+const name = z
+  .string()
+  .trim()
+  .min(1, 'must be a non-empty name')
+  .max(80, 'must be at most 80 characters')
+  .regex(/[\p{L}\p{N}]/u, 'must contain a letter or a digit');
 
 /** Topics tie a client's needs to a vendor's strengths; the offline engine writes its text from them. */
 export const topics = [
@@ -127,7 +134,8 @@ export const scenarioSchema = z
     name: z
       .string()
       .trim()
-      .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes'),
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes')
+      .max(60, 'must be at most 60 characters'),
     title: z.string().trim().optional(),
     policy: policySchema.prefault({}),
     clients: z.array(clientSchema).min(1, 'must name at least one client'),
@@ -152,7 +160,13 @@ export interface CrossReferenceIssue {
 export function crossReferenceIssues(raw: unknown): CrossReferenceIssue[] {
   const issues: CrossReferenceIssue[] = [];
   const doc = (raw ?? {}) as { clients?: unknown; vendors?: unknown; pairs?: unknown };
-  const names = (list: unknown) => (Array.isArray(list) ? list.map((p) => (p as { name?: unknown })?.name) : []);
+  const names = (list: unknown) =>
+    Array.isArray(list)
+      ? list.map((p) => {
+          const value = (p as { name?: unknown })?.name;
+          return typeof value === 'string' ? value.trim() : value;
+        })
+      : [];
   const clientNames = names(doc.clients);
   const vendorNames = names(doc.vendors);
 
@@ -161,15 +175,24 @@ export function crossReferenceIssues(raw: unknown): CrossReferenceIssue[] {
     ['vendors', vendorNames],
   ] as const) {
     list.forEach((name, index) => {
-      if (typeof name === 'string' && list.indexOf(name) !== index) {
+      if (typeof name !== 'string') return;
+      if (list.indexOf(name) !== index) {
         issues.push({ path: [label, index, 'name'], message: `repeats the name "${name}"` });
+        return;
+      }
+      // Two names that read differently can still make the same workflow id ("Acme Inc" and "acme-inc").
+      const clash = list.find((other, i) => i < index && typeof other === 'string' && slug(other) === slug(name));
+      if (clash !== undefined && slug(name) !== '') {
+        issues.push({ path: [label, index, 'name'], message: `gives the same workflow id as "${String(clash)}"` });
       }
     });
   }
   if (!Array.isArray(doc.pairs)) return issues;
   const seenPairs = new Set<string>();
   doc.pairs.forEach((raw, index) => {
-    const pair = (raw ?? {}) as { client?: unknown; vendor?: unknown };
+    const loose = (raw ?? {}) as { client?: unknown; vendor?: unknown };
+    const trimmed = (value: unknown) => (typeof value === 'string' ? value.trim() : value);
+    const pair = { client: trimmed(loose.client), vendor: trimmed(loose.vendor) };
     if (typeof pair.client === 'string' && !clientNames.includes(pair.client)) {
       issues.push({ path: ['pairs', index, 'client'], message: `names no client: "${pair.client}"` });
     }

@@ -98,6 +98,12 @@ const { notifyWebhook } = proxyLocalActivities<NotificationActivities>({
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
 
+/** Extra rounds one decision may grant, and the most a negotiation may have in all. */
+const MAX_EXTRA_ROUNDS = 50;
+// Every round's documents travel in the record a negotiation hands over when it continues as new; Temporal
+// refuses payloads over 2 MB, which real documents approach in about a hundred rounds.
+const MAX_TOTAL_ROUNDS = 100;
+
 /** A decision a person took, checked and waiting for the negotiation loop to act on it. */
 interface Decision {
   kind: DecisionKind;
@@ -223,12 +229,17 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     if (!request) return 'the payload must be a JSON object such as {"by": "alice"}';
     if (view.phase === 'settled') return `the negotiation is already decided: ${view.status}`;
     if (!view.pendingGate) return `no decision is pending: the negotiation is ${view.phase} in round ${view.round}`;
+    // The first decision at a gate wins; one sent before the loop has acted on it must not silently replace it.
+    if (pendingDecision)
+      return `another decision is being applied: ${pendingDecision.kind} by ${actorName(pendingDecision.by)}`;
     if (kind === 'reject' && !request.reason) return 'a rejection needs a reason';
     if (kind === 'requestRevision' && !request.comment) return 'a revision request needs a comment';
     if (kind === 'extendRounds') {
       if (view.pendingGate !== 'round_limit') return 'extra rounds can only be granted at the round limit';
-      if (!Number.isInteger(request.rounds) || request.rounds! < 1)
-        return 'extendRounds needs "rounds", a whole number from 1';
+      if (!Number.isInteger(request.rounds) || request.rounds! < 1 || request.rounds! > MAX_EXTRA_ROUNDS)
+        return `extendRounds needs "rounds", a whole number from 1 to ${MAX_EXTRA_ROUNDS}`;
+      if (view.maxRounds + request.rounds! > MAX_TOTAL_ROUNDS)
+        return `a negotiation has at most ${MAX_TOTAL_ROUNDS} rounds; it has ${view.maxRounds}`;
     }
     return undefined;
   };
