@@ -262,7 +262,8 @@ describe('confidential bids on a real Temporal server', () => {
       // was written before the change (the memo, the input).
       await expect(clientA.workflow.getHandle(id).result()).rejects.toThrow(/key id "key-b"/);
       await expect(clientB.workflow.getHandle(id).result()).resolves.toMatchObject({ status: 'agreed' });
-      await expect(transcriptOf(clientB, run.simulation.simulationId)).rejects.toThrow(/key id "key-a"/);
+      // A simulation's log still renders; the pair it cannot read says why, naming the missing key.
+      expect(await transcriptOf(clientB, run.simulation.simulationId)).toMatch(/\| Notice \| .*key id "key-a"/);
     } finally {
       await clientBA.connection.close();
       await clientB.connection.close();

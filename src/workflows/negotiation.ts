@@ -7,7 +7,6 @@ import {
   patched,
   log,
   proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -90,10 +89,11 @@ const modelCallOptions: ActivityOptions = {
 const { draftProposal, reviewProposal } = proxyActivities<Activities>(modelCallOptions);
 
 /**
- * Webhook deliveries: local activities, since most workers have no webhook and a delivery is one quick POST;
- * given up after a few tries so a dead endpoint never holds a negotiation.
+ * Webhook deliveries: quick, and given up after a few tries so a dead endpoint never holds a negotiation. They are
+ * ordinary activities rather than local ones because local-activity markers keep SDK metadata outside the
+ * payload codec, and with encryption on every payload of a negotiation must stay encrypted.
  */
-const { notifyWebhook } = proxyLocalActivities<NotificationActivities>({
+const { notifyWebhook } = proxyActivities<NotificationActivities>({
   startToCloseTimeout: '15s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
