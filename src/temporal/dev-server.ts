@@ -3,9 +3,6 @@
  * and the test suite, with Parley's search attributes registered.
  */
 import { Connection } from '@temporalio/client';
-import { SearchAttributeType } from '@temporalio/common';
-// Exported by the SDK for registering search attributes; the public entry point does not re-export it.
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -13,11 +10,8 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  PARLEY_SEARCH_ATTRIBUTES,
-  type DevServerSearchAttributeType,
-  type SearchAttributeDefinition,
-} from './search-attributes';
+import { PARLEY_SEARCH_ATTRIBUTES, type SearchAttributeDefinition } from './search-attributes';
+import { indexedValueType, typeName } from './search-attribute-types';
 import { findTemporalCli } from './temporal-cli';
 
 /** Where `parley server` and `parley demo` keep the dev server's state unless told otherwise. */
@@ -308,27 +302,6 @@ async function waitUntilReady(
     }
   }
   return 'timeout';
-}
-
-const sdkTypes: Record<DevServerSearchAttributeType, SearchAttributeType> = {
-  Text: SearchAttributeType.TEXT,
-  Keyword: SearchAttributeType.KEYWORD,
-  Int: SearchAttributeType.INT,
-  Double: SearchAttributeType.DOUBLE,
-  Bool: SearchAttributeType.BOOL,
-  Datetime: SearchAttributeType.DATETIME,
-  KeywordList: SearchAttributeType.KEYWORD_LIST,
-};
-
-function indexedValueType(type: DevServerSearchAttributeType): number {
-  return encodeSearchAttributeIndexedValueType(sdkTypes[type]) as number;
-}
-
-function typeName(indexedType: number | null | undefined): string {
-  const entry = Object.keys(sdkTypes).find(
-    (name) => indexedValueType(name as DevServerSearchAttributeType) === indexedType,
-  );
-  return entry ?? `type #${indexedType}`;
 }
 
 async function registerMissingSearchAttributes(

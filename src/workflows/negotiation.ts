@@ -169,35 +169,10 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
   const notify = async (type: NegotiationEvent['type']) => {
     // Histories recorded before notifications existed have no such activity; they replay along the old path.
     if (!patched('webhook-notifications')) return;
-    const {
-      negotiationId,
-      simulationId,
-      client: c,
-      vendor: v,
-      status,
-      version,
-      round,
-      pendingGate,
-      lastSatisfaction,
-      failure,
-    } = view;
     try {
-      await notifyWebhook({
-        type,
-        at: now(),
-        negotiationId,
-        simulationId,
-        client: c,
-        vendor: v,
-        status,
-        version,
-        round,
-        pendingGate,
-        lastSatisfaction,
-        failure,
-      });
+      await notifyWebhook({ type, at: now(), ...eventFields(view) });
     } catch (err) {
-      log.warn('Webhook delivery failed', { negotiationId, type, error: String(err) });
+      log.warn('Webhook delivery failed', { negotiationId: view.negotiationId, type, error: String(err) });
     }
   };
 
@@ -552,6 +527,24 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
 
   log.info('Negotiation reached its round limit', { negotiationId: input.negotiationId, rounds: maxRounds });
   return settle('no_agreement', client.name, 'Outcome', `No agreement after ${maxRounds} rounds`);
+}
+
+/** What a webhook event says of a negotiation: who, where it stands, and what it waits for. */
+function eventFields(view: NegotiationStatusView): Omit<NegotiationEvent, 'type' | 'at'> {
+  const { negotiationId, simulationId, client, vendor, status, version, round } = view;
+  const { pendingGate, lastSatisfaction, failure } = view;
+  return {
+    negotiationId,
+    simulationId,
+    client,
+    vendor,
+    status,
+    version,
+    round,
+    pendingGate,
+    lastSatisfaction,
+    failure,
+  };
 }
 
 /** The Web UI's live view of a negotiation: where it stands and what the client still asks for. */

@@ -1,38 +1,11 @@
 import type { Client } from '@temporalio/client';
-import { SearchAttributeType } from '@temporalio/common';
-// Exported by the SDK for registering search attributes; the public entry point does not re-export it.
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { Command } from 'commander';
 import pc from 'picocolors';
 import { temporalTarget } from '../../temporal/connection';
-import {
-  PARLEY_SEARCH_ATTRIBUTES,
-  type DevServerSearchAttributeType,
-  type SearchAttributeDefinition,
-} from '../../temporal/search-attributes';
+import { PARLEY_SEARCH_ATTRIBUTES, type SearchAttributeDefinition } from '../../temporal/search-attributes';
+import { indexedValueType, typeName } from '../../temporal/search-attribute-types';
 import { closeClient, connectOrExplain } from '../context';
 import { CliError } from '../errors';
-
-const sdkTypes: Record<DevServerSearchAttributeType, SearchAttributeType> = {
-  Text: SearchAttributeType.TEXT,
-  Keyword: SearchAttributeType.KEYWORD,
-  Int: SearchAttributeType.INT,
-  Double: SearchAttributeType.DOUBLE,
-  Bool: SearchAttributeType.BOOL,
-  Datetime: SearchAttributeType.DATETIME,
-  KeywordList: SearchAttributeType.KEYWORD_LIST,
-};
-
-function indexedValueType(type: DevServerSearchAttributeType): number {
-  return encodeSearchAttributeIndexedValueType(sdkTypes[type]) as number;
-}
-
-function typeName(indexedType: number): string {
-  const name = (Object.keys(sdkTypes) as DevServerSearchAttributeType[]).find(
-    (t) => indexedValueType(t) === indexedType,
-  );
-  return name ?? `type #${indexedType}`;
-}
 
 export interface SetupReport {
   namespace: string;
