@@ -1,21 +1,24 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { GateKind, NegotiationStatus } from '../negotiation/record';
+import type { NegotiationStatusView } from '../negotiation/record';
 
 /** What an ops tool hears from a negotiation: it waits for a decision, or it has ended. */
-export interface NegotiationEvent {
+export type NegotiationEvent = {
   type: 'negotiation.awaiting_decision' | 'negotiation.settled';
   at: string;
-  negotiationId: string;
-  simulationId: string;
-  client: string;
-  vendor: string;
-  status: NegotiationStatus;
-  version: number;
-  round: number;
-  pendingGate?: GateKind;
-  lastSatisfaction?: string;
-  failure?: string;
-}
+} & Pick<NegotiationStatusView, EventField>;
+
+/** The parts of a negotiation's status an event carries. */
+export type EventField =
+  | 'negotiationId'
+  | 'simulationId'
+  | 'client'
+  | 'vendor'
+  | 'status'
+  | 'version'
+  | 'round'
+  | 'pendingGate'
+  | 'lastSatisfaction'
+  | 'failure';
 
 /**
  * Posts negotiation events to `PARLEY_WEBHOOK_URL` when the worker has one. A failed delivery is retried by
