@@ -5,13 +5,15 @@
  *   1. orchestration overhead: Parley's negotiation loop with a zero-latency model against a bare Temporal workflow
  *      running the same number of no-op activities per round (`overheadRatio`, target ≤ 1.15);
  *   2. critical path: the seed scenario with a model that answers in a fixed 200 ms, wall time against the sum of
- *      model latencies on its longest negotiation (target ≤ 1.05×);
+ *      model latencies on its longest negotiation (target ≤ 1.05×), beside the same shape on bare Temporal (a parent,
+ *      a child per pair, the same number of sequential fixed-time activities), which is the floor Temporal sets;
  *   3. throughput: many 3-round negotiations of the offline engine on one worker;
  *   4. parked: many negotiations awaiting approval on a worker with a small workflow cache, then all approved.
  *
  * It prints a table and writes every figure to bench/results/latest.json (or `--out FILE`). Only loopback traffic.
  * `--help` lists the flags, worker tuning included.
  */
+import { activityInfo } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import Table from 'cli-table3';
@@ -261,6 +263,10 @@ const zeroLatencyModel: NegotiationModel = {
   reviewProposal: async () => REVIEW,
 };
 
+/** Calls the bare baseline's `wait` activity made, for its critical path: workflow id and duration. */
+const baselineCalls: { workflowId: string; ms: number }[] = [];
+const BASELINE_QUEUE = 'bench-baseline';
+
 /** Model calls the fixed-latency model answered, for the critical path: negotiation id and duration. */
 const modelCalls: { negotiationId: string; ms: number }[] = [];
 
@@ -362,7 +368,7 @@ async function measureOverhead(ctx: Context) {
   const baselineOnce = async () => {
     lastBaseline = `bench-overhead-${ctx.tag}.baseline-${counter++}`;
     const handle = await client.workflow.start('baselineWorkflow', {
-      taskQueue: 'bench-baseline',
+      taskQueue: BASELINE_QUEUE,
       workflowId: lastBaseline,
       args: [rounds, activitiesPerRound],
     });
@@ -442,36 +448,30 @@ async function measureCriticalPath(ctx: Context) {
     longestNegotiation: string;
     callsOnLongest: number;
     ratio: number;
+    baselineWallMs: number;
+    baselineCallSumMs: number;
+    baselineRatio: number;
   }[] = [];
   const breakdowns: Awaited<ReturnType<typeof historyBreakdown>>[] = [];
+  const calls = 2 * seed.policy.maxRounds;
   log(`critical path: seed scenario, ${config.modelLatencyMs} ms per model call, ${config.criticalRuns} runs`);
+  // One unmeasured run of each side first, so neither pays for loading its workflow bundle.
+  await runSeed(ctx, `bench-seed-${ctx.tag}-warm-up`);
+  await runBaselineSimulation(client, `bench-seed-baseline-${ctx.tag}-warm-up`, seed.pairs.length, calls);
   for (let i = 0; i < config.criticalRuns; i++) {
-    modelCalls.length = 0;
-    const simulationId = `bench-seed-${ctx.tag}-${i}`;
-    const started = performance.now();
-    await startSimulation(client, seed, FIXED, { simulationId, taskQueue: ctx.mainQueue });
-    const handle = client.workflow.getHandle(simulationId);
-    const result = (await handle.result()) as SimulationResult;
-    const wallMs = performance.now() - started;
-    const description = await handle.describe();
-    const serverMs = (description.closeTime?.getTime() ?? Number.NaN) - description.startTime.getTime();
-    const sums = new Map<string, { ms: number; calls: number }>();
-    for (const call of modelCalls) {
-      const sum = sums.get(call.negotiationId) ?? { ms: 0, calls: 0 };
-      sum.ms += call.ms;
-      sum.calls += 1;
-      sums.set(call.negotiationId, sum);
-    }
-    const [longestNegotiation, longest] = [...sums].sort((a, b) => b[1].ms - a[1].ms)[0];
-    if (result.outcomes.some((o) => o.status === 'failed')) throw new Error('a seed negotiation failed');
-    breakdowns.push(await historyBreakdown(client, longestNegotiation));
+    const parley = await runSeed(ctx, `bench-seed-${ctx.tag}-${i}`);
+    const baseline = await runBaselineSimulation(
+      client,
+      `bench-seed-baseline-${ctx.tag}-${i}`,
+      seed.pairs.length,
+      calls,
+    );
+    breakdowns.push(await historyBreakdown(client, parley.longestNegotiation));
     runs.push({
-      wallMs: round1(wallMs),
-      serverMs: round1(serverMs),
-      longestModelSumMs: round1(longest.ms),
-      longestNegotiation,
-      callsOnLongest: longest.calls,
-      ratio: round3(wallMs / longest.ms),
+      ...parley,
+      baselineWallMs: baseline.wallMs,
+      baselineCallSumMs: baseline.longestCallSumMs,
+      baselineRatio: round3(baseline.wallMs / baseline.longestCallSumMs),
     });
   }
   const ratios = runs.map((r) => r.ratio);
@@ -489,11 +489,71 @@ async function measureCriticalPath(ctx: Context) {
     callsOnLongest: medianRun.callsOnLongest,
     ratio: medianRun.ratio,
     overheadMs: round1(medianRun.wallMs - medianRun.longestModelSumMs),
-    firstRunRatio: runs[0].ratio,
+    // The same shape on bare Temporal: a parent, a child per pair, the same number of sequential fixed-time calls.
+    baseline: {
+      workflow: 'baselineSimulationWorkflow',
+      pairs: seed.pairs.length,
+      callsPerPair: calls,
+      ratio: round3(median(runs.map((r) => r.baselineRatio))),
+      wallMs: round1(median(runs.map((r) => r.baselineWallMs))),
+      overheadMs: round1(median(runs.map((r) => r.baselineWallMs - r.baselineCallSumMs))),
+    },
+    // What Parley adds to the path Temporal itself sets: its wall time over the baseline's, run by run.
+    parleyOverBaseline: round3(median(runs.map((r) => r.wallMs / r.baselineWallMs))),
     longestNegotiationHistory: breakdowns[medianIndex],
     runs,
     target: 1.05,
   };
+}
+
+/** One run of the seed scenario with the fixed-latency model; its wall time and its longest negotiation's calls. */
+async function runSeed(ctx: Context, simulationId: string) {
+  const { client, seed } = ctx;
+  modelCalls.length = 0;
+  const started = performance.now();
+  await startSimulation(client, seed, FIXED, { simulationId, taskQueue: ctx.mainQueue });
+  const handle = client.workflow.getHandle(simulationId);
+  const result = (await handle.result()) as SimulationResult;
+  const wallMs = performance.now() - started;
+  if (result.outcomes.some((o) => o.status === 'failed')) throw new Error('a seed negotiation failed');
+  const description = await handle.describe();
+  const serverMs = (description.closeTime?.getTime() ?? Number.NaN) - description.startTime.getTime();
+  const [longestNegotiation, longest] = longestSum(modelCalls.map((c) => [c.negotiationId, c.ms]));
+  return {
+    wallMs: round1(wallMs),
+    serverMs: round1(serverMs),
+    longestModelSumMs: round1(longest.ms),
+    longestNegotiation,
+    callsOnLongest: longest.calls,
+    ratio: round3(wallMs / longest.ms),
+  };
+}
+
+async function runBaselineSimulation(client: Client, workflowId: string, pairs: number, calls: number) {
+  baselineCalls.length = 0;
+  const started = performance.now();
+  await client.workflow.execute('baselineSimulationWorkflow', {
+    taskQueue: BASELINE_QUEUE,
+    workflowId,
+    args: [pairs, calls, config.modelLatencyMs],
+  });
+  const wallMs = performance.now() - started;
+  const [, longest] = longestSum(baselineCalls.map((c) => [c.workflowId, c.ms]));
+  return { wallMs: round1(wallMs), longestCallSumMs: round1(longest.ms) };
+}
+
+/** The key whose durations add up to the most, with that sum and the number of durations. */
+function longestSum(durations: [string, number][]): [string, { ms: number; calls: number }] {
+  const sums = new Map<string, { ms: number; calls: number }>();
+  for (const [key, ms] of durations) {
+    const sum = sums.get(key) ?? { ms: 0, calls: 0 };
+    sum.ms += ms;
+    sum.calls += 1;
+    sums.set(key, sum);
+  }
+  const longest = [...sums].sort((a, b) => b[1].ms - a[1].ms)[0];
+  if (!longest) throw new Error('no model call was recorded');
+  return longest;
 }
 
 /**
@@ -775,25 +835,31 @@ async function main() {
       tuning: mainTuning as ParleyWorkerOptions['tuning'],
     });
     stops.push(await runWorker(main.worker, main.connection));
-    if (sections.has('overhead')) {
+    // The bare Temporal baselines run on their own worker, on the same server, beside Parley's.
+    if (sections.has('overhead') || sections.has('critical')) {
       const baselineConnection = await NativeConnection.connect({ address });
-      const activities: BaselineActivities = { noop: async (round) => round };
+      const activities: BaselineActivities = {
+        noop: async (round) => round,
+        wait: async (ms) => {
+          const started = performance.now();
+          await sleep(ms);
+          const workflowId = activityInfo().workflowExecution?.workflowId ?? 'unknown';
+          baselineCalls.push({ workflowId, ms: performance.now() - started });
+          return ms;
+        },
+      };
       const baseline = await Worker.create({
         connection: baselineConnection,
         namespace: 'default',
-        taskQueue: 'bench-baseline',
+        taskQueue: BASELINE_QUEUE,
         workflowsPath: require.resolve('./baseline-workflows'),
         activities,
         ...(dataConverter ? { dataConverter } : {}),
         ...mainTuning,
       });
-      const stopBaseline = await runWorker(baseline, baselineConnection);
-      try {
-        results.overhead = await measureOverhead(ctx);
-      } finally {
-        await stopBaseline();
-      }
+      stops.push(await runWorker(baseline, baselineConnection));
     }
+    if (sections.has('overhead')) results.overhead = await measureOverhead(ctx);
     // A section that fails is reported as such; the others still run and are written.
     const section = async (name: string, key: string, run: () => Promise<unknown>) => {
       if (!sections.has(name)) return;
@@ -904,6 +970,13 @@ function printTable(report: Report) {
       `model sum ${c.longestModelSumMs} ms (${c.callsOnLongest} calls)`,
       `${c.ratio}× (${mark(c.ratio <= c.target)}), +${c.overheadMs} ms`,
       '≤ 1.05×',
+    ]);
+    table.push([
+      '   the same shape on bare Temporal',
+      `wall ${c.baseline.wallMs} ms`,
+      `${c.baseline.pairs} children × ${c.baseline.callsPerPair} calls`,
+      `${c.baseline.ratio}×, +${c.baseline.overheadMs} ms; Parley / bare ${c.parleyOverBaseline}`,
+      '',
     ]);
     const h = c.longestNegotiationHistory;
     table.push([

@@ -1,6 +1,6 @@
 /**
  * Records the workflow histories `test/replay.test.ts` replays: real simulations of several scenarios, with gates,
- * decisions, a retried model call and a failed negotiation, on a dev server of their own (in memory) and a worker
+ * decisions, a retried model call, a failed negotiation and webhook deliveries, on a dev server of their own (in memory) and a worker
  * running the workflow code of this tree. Run it with `npm run fixtures:histories` after a deliberate, patched
  * workflow change; it replaces the files at the top of test/fixtures/histories/ and leaves its folders (older
  * recordings kept for the old branches of `patched()`) alone.
@@ -8,6 +8,8 @@
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { OfflineEngine } from '../src/activities/offline-engine';
 import type { NegotiationModel } from '../src/activities/types';
@@ -22,6 +24,7 @@ import { approve, decisionUpdates, getStatus } from '../src/workflows/messages';
 const root = process.cwd();
 const outDir = path.join(root, 'test/fixtures/histories');
 const taskQueue = 'record-histories';
+const webhookTaskQueue = 'record-histories-webhook';
 
 /** The offline engine, except that the client refuses to review for good (a failed negotiation) or fails once. */
 function models() {
@@ -75,6 +78,19 @@ async function main(): Promise<void> {
     resolveModel: engines.resolve,
   });
   const running = worker.run();
+  // A second worker posts webhook events to a local endpoint, so the delivery steps are recorded too.
+  const hook = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  const posting = await createWorker({
+    target: { address: server.address, namespace: 'default' },
+    taskQueue: webhookTaskQueue,
+    resolveModel: engines.resolve,
+    webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/events`,
+  });
+  const runningPosting = posting.worker.run();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: 'default' });
   const handles: WorkflowHandle[] = [];
@@ -94,13 +110,14 @@ async function main(): Promise<void> {
     scenario: Scenario,
     model: string | undefined,
     drive: (negotiations: WorkflowHandle[]) => Promise<void> = async () => undefined,
+    queue = taskQueue,
   ) => {
     engines.use(model ?? 'offline');
     const simulation = await startSimulation(
       client,
       scenario,
       { provider: 'offline' },
-      { taskQueue, simulationId: `${label}-fixture` },
+      { taskQueue: queue, simulationId: `${label}-fixture` },
     );
     const negotiations = simulation.negotiations.map((n) => client.workflow.getHandle(n.negotiationId));
     await drive(negotiations);
@@ -153,6 +170,18 @@ async function main(): Promise<void> {
     // The client's model refuses for good: the negotiation ends as failed.
     await record('failed', tender('failed', {}, 1), 'refusing');
 
+    // A worker with a webhook: events are delivered at the gate and at the end, and a person approves.
+    await record(
+      'webhook',
+      tender('webhook', {}, 1),
+      undefined,
+      async ([harbor]) => {
+        await atGate(harbor, 2, 'acceptance');
+        await harbor.executeUpdate(decisionUpdates.approve, { args: [{ by: 'hank' }] });
+      },
+      webhookTaskQueue,
+    );
+
     await mkdir(outDir, { recursive: true });
     for (const file of await readdir(outDir)) if (file.endsWith('.json')) await rm(path.join(outDir, file));
     for (const handle of handles) {
@@ -166,8 +195,12 @@ async function main(): Promise<void> {
     console.error(`wrote ${handles.length} histories to ${path.relative(root, outDir)}`);
   } finally {
     worker.shutdown();
+    posting.worker.shutdown();
     await running.catch(() => undefined);
+    await runningPosting.catch(() => undefined);
     await workerConnection.close();
+    await posting.connection.close();
+    hook.close();
     await connection.close();
     await server.stop();
   }

@@ -78,6 +78,7 @@ export async function createWorker(
   const target = options.target ?? temporalTarget();
   // Read before connecting, so bad key material fails at once with its own message.
   const dataConverter = options.dataConverter ?? parleyDataConverter();
+  const webhookUrl = options.webhookUrl ?? process.env.PARLEY_WEBHOOK_URL;
   const connection = await NativeConnection.connect({ address: target.address });
   const worker = await Worker.create({
     connection,
@@ -85,8 +86,8 @@ export async function createWorker(
     taskQueue: options.taskQueue ?? target.taskQueue ?? TASK_QUEUE,
     workflowsPath: require.resolve('./workflows'),
     activities: {
-      ...createActivities(options.resolveModel ?? resolveModelFromEnv()),
-      ...createNotificationActivities(options.webhookUrl ?? process.env.PARLEY_WEBHOOK_URL),
+      ...createActivities(options.resolveModel ?? resolveModelFromEnv(), { postsEvents: Boolean(webhookUrl) }),
+      ...createNotificationActivities(webhookUrl),
     },
     // Payload codecs run in the worker's main thread, outside the workflow sandbox.
     ...(dataConverter ? { dataConverter } : {}),

@@ -408,4 +408,35 @@ describe('webhook notifications', () => {
       hook.close();
     }
   });
+
+  it('schedules no delivery at all when the worker has no webhook', async () => {
+    const client = await testClient();
+    const worker = await startTestWorker(undefined, undefined, { webhookUrl: '' });
+    try {
+      const simulation = await startSimulation(
+        client,
+        await tender(),
+        { provider: 'offline' },
+        { taskQueue: worker.taskQueue },
+      );
+      const id = simulation.negotiations[0].negotiationId;
+      await eventually(
+        () => negotiationStatus(client, id),
+        (s) => s.status === 'awaiting_approval',
+      );
+      await client.workflow.getHandle(id).executeUpdate(decisionUpdates.approve, { args: [{ by: 'hank' }] });
+      await client.workflow.getHandle(id).result();
+
+      const history = await client.workflow.getHandle(id).fetchHistory();
+      const activityTypes = (history.events ?? []).flatMap((e) =>
+        e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
+      );
+      expect(activityTypes.length).toBeGreaterThan(0);
+      expect(activityTypes).not.toContain('notifyWebhook');
+      expect((await negotiationStatus(client, id)).status).toBe('agreed');
+    } finally {
+      await worker.stop();
+      await client.connection.close();
+    }
+  });
 });

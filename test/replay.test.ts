@@ -20,7 +20,7 @@ function load(file: string) {
 }
 
 describe('replaying recorded histories', () => {
-  it('has fixtures of simulations and negotiations, with gates, decisions, retries and a failure', () => {
+  it('has fixtures of simulations and negotiations, with gates, decisions, retries, a failure and webhook deliveries', () => {
     const histories = files.map((file) => ({ file, events: load(file).events }));
     const types = (name: string) =>
       histories.filter((h) =>
@@ -36,6 +36,9 @@ describe('replaying recorded histories', () => {
     expect(has((e) => !!e.timerStartedEventAttributes)).toBeGreaterThan(0);
     expect(has((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)).toBeGreaterThan(0);
     expect(has((e) => !!e.activityTaskFailedEventAttributes)).toBeGreaterThan(0);
+    expect(has((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notifyWebhook')).toBeGreaterThan(
+      0,
+    );
   });
 
   it('replays every fixture without a nondeterminism error', async () => {

@@ -29,7 +29,8 @@ export type ModelResolver = (choice: CallLlm) => NegotiationModel;
  * next attempt should do differently (send the bad answer back with what was wrong with it, ask for more
  * output room, ask for JSON another way), and the next attempt starts from there.
  */
-export function createActivities(resolveModel: ModelResolver) {
+export function createActivities(resolveModel: ModelResolver, worker: { postsEvents?: boolean } = {}) {
+  const postsEvents = worker.postsEvents ?? false;
   return {
     async draftProposal(input: DraftProposalInput): Promise<DraftProposalResult> {
       const model = resolveForActivity(resolveModel, input.llm);
@@ -43,6 +44,7 @@ export function createActivities(resolveModel: ModelResolver) {
         provider: model.provider,
         model: model.model,
         ...usageField(usage),
+        postsEvents,
       };
     },
 
@@ -58,6 +60,7 @@ export function createActivities(resolveModel: ModelResolver) {
         provider: model.provider,
         model: model.model,
         ...usageField(usage),
+        postsEvents,
       };
     },
   };

@@ -82,6 +82,11 @@ export interface Authorship {
   provider: ProviderName;
   model: string;
   usage?: TokenUsage;
+  /**
+   * Whether the worker that made the call posts webhook events. A negotiation whose workers have no webhook skips
+   * the delivery step altogether; absent in results recorded before workers reported it.
+   */
+  postsEvents?: boolean;
 }
 
 export interface DraftProposalResult extends Authorship {

@@ -31,11 +31,3 @@ export const reviewSchema = z
   })
   .strict();
 export type Review = z.infer<typeof reviewSchema>;
-
-export function isAcceptance(review: Review): boolean {
-  return review.overall_satisfaction === 'accepted';
-}
-
-export function isRejection(review: Review): boolean {
-  return review.overall_satisfaction === 'rejected';
-}

@@ -16,6 +16,16 @@ export function isSettled(status: NegotiationStatus): boolean {
   return status !== 'running' && status !== 'awaiting_approval';
 }
 
+// The verdicts live here rather than beside the document schemas so that workflow code, which needs them, never
+// loads zod: the workflow sandbox evaluates its modules again for every negotiation it starts or replays.
+export function isAcceptance(review: Review): boolean {
+  return review.overall_satisfaction === 'accepted';
+}
+
+export function isRejection(review: Review): boolean {
+  return review.overall_satisfaction === 'rejected';
+}
+
 /** A one-line event of the transcript: `- **HH:MM:SS** | **Actor** | Kind | text`. */
 export interface TranscriptEvent {
   type: 'event';

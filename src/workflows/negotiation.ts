@@ -17,13 +17,15 @@ import type { Activities } from '../activities';
 import type { NegotiationEvent, NotificationActivities } from '../activities/notify';
 import type { CallLlm, LlmChoice, PairRecording, TokenUsage } from '../activities/types';
 import { clientBrief } from '../negotiation/brief';
-import { isAcceptance, isRejection, type Proposal, type Review } from '../negotiation/documents';
-import type {
-  GateKind,
-  NegotiationRecord,
-  NegotiationStatus,
-  NegotiationStatusView,
-  TranscriptEntry,
+import type { Proposal, Review } from '../negotiation/documents';
+import {
+  isAcceptance,
+  isRejection,
+  type GateKind,
+  type NegotiationRecord,
+  type NegotiationStatus,
+  type NegotiationStatusView,
+  type TranscriptEntry,
 } from '../negotiation/record';
 import { costOf } from '../negotiation/pricing';
 import type { Client, Policy, Vendor } from '../scenario/schema';
@@ -165,10 +167,18 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     return record();
   };
 
+  /**
+   * Whether this negotiation's workers post webhook events, as the latest model call reported; until one has,
+   * deliveries are attempted.
+   */
+  let postsEvents = true;
   /** Tells ops tools about a moment that needs them; delivery failures are logged, never fatal. */
   const notify = async (type: NegotiationEvent['type']) => {
     // Histories recorded before notifications existed have no such activity; they replay along the old path.
     if (!patched('webhook-notifications')) return;
+    // Without a webhook the delivery would do nothing but cost a round trip to the server at every gate and at the
+    // end. Histories recorded before this check scheduled it anyway, and replay along that path.
+    if (!postsEvents && patched('skip-events-without-webhook')) return;
     try {
       await notifyWebhook({ type, at: now(), ...eventFields(view) });
     } catch (err) {
@@ -440,6 +450,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     view.version = round;
     view.provider = drafted.provider;
     view.model = drafted.model;
+    postsEvents = drafted.postsEvents ?? true;
     countTokens(view, drafted.usage, llm);
     entries.push({
       type: 'document',
@@ -482,6 +493,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
       );
     }
     lastReview = reviewed.review;
+    postsEvents = reviewed.postsEvents ?? true;
     countTokens(view, reviewed.usage, llm);
     view.lastSatisfaction = lastReview.overall_satisfaction;
     entries.push({
