@@ -25,11 +25,20 @@ export interface ParleyWorkerOptions {
   webhookUrl?: string;
   /** Payload encryption; from `PARLEY_ENCRYPTION_KEY(S)` when omitted, none when no key is set. */
   dataConverter?: DataConverter;
-  tuning?: Pick<
-    WorkerOptions,
-    'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions'
-  >;
+  tuning?: WorkerTuning;
 }
+
+/** The SDK's worker options an operator may tune (`parley worker --help`); unset ones keep the SDK's defaults. */
+export type WorkerTuning = Partial<
+  Pick<
+    WorkerOptions,
+    | 'maxCachedWorkflows'
+    | 'maxConcurrentActivityTaskExecutions'
+    | 'maxConcurrentWorkflowTaskExecutions'
+    | 'maxConcurrentWorkflowTaskPolls'
+    | 'maxConcurrentActivityTaskPolls'
+  >
+>;
 
 /** Builds the engine a simulation asked for, from this worker's environment: credentials never leave the worker. */
 export function resolveModelFromEnv(env: NodeJS.ProcessEnv = process.env): ModelResolver {

@@ -1,10 +1,11 @@
 import type { Client } from '@temporalio/client';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseTranscript } from '../src/transcript/parse';
+import { eventually } from './support/eventually';
 import { startTestWorker, testAddress, testClient, type RunningWorker } from './support/temporal';
 
 const root = path.resolve(__dirname, '..');
@@ -137,6 +138,57 @@ describe('the parley command line', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe('parley: no simulation or negotiation with id "no-such-negotiation"');
+  });
+
+  it('runs a worker with the tuning it is given, which serves simulations until Ctrl-C', async () => {
+    const taskQueue = `cli-tuned-${Date.now()}`;
+    const env = { ...process.env, TEMPORAL_ADDRESS: testAddress(), PARLEY_TASK_QUEUE: taskQueue, NO_COLOR: '1' };
+    const tuned = spawn('node', [path.join(root, 'bin/parley.js'), 'worker', '--max-cached-workflows', '5'], {
+      env: { ...env, PARLEY_ACTIVITY_POLLERS: '3' },
+    });
+    let stderr = '';
+    tuned.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => tuned.on('exit', resolve));
+    try {
+      await eventually(
+        async () => stderr,
+        (text) => text.includes('Worker polling'),
+      );
+      const run = await promisify(execFile)(
+        'node',
+        [path.join(root, 'bin/parley.js'), 'run', seedScenario, '--wait', '--json'],
+        {
+          cwd,
+          env: { ...env, OPENAI_API_KEY: '' },
+        },
+      );
+      const output = JSON.parse(run.stdout);
+
+      expect(stderr).toContain('maxCachedWorkflows 5, maxConcurrentActivityTaskPolls 3');
+      expect(output.negotiations.map((n: { status: string }) => n.status)).toEqual([
+        'no_agreement',
+        'no_agreement',
+        'no_agreement',
+      ]);
+    } finally {
+      tuned.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it('refuses worker tuning that is not a whole number, from a flag or the environment, with exit code 2', async () => {
+    const flag = await parley('worker', '--max-cached-workflows', 'lots');
+    const fromEnv = await promisify(execFile)('node', [path.join(root, 'bin/parley.js'), 'worker'], {
+      env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', PARLEY_WORKFLOW_POLLERS: '0' },
+    }).catch((e) => e);
+
+    expect(flag.code).toBe(2);
+    expect(flag.stderr.trim()).toBe(
+      "error: option '--max-cached-workflows <n>' argument 'lots' is invalid. expected a whole number from 0",
+    );
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr.trim().split('\n')).toHaveLength(1);
+    expect(fromEnv.stderr).toContain("value '0' from env 'PARLEY_WORKFLOW_POLLERS' is invalid");
   });
 
   it('says where it looked when no Temporal server answers', async () => {

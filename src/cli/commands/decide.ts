@@ -1,4 +1,5 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInteger } from '../arguments';
 import os from 'node:os';
 import type { DecisionKind, DecisionRequest } from '../../workflows/messages';
 import { closeClient, connectOrExplain } from '../context';
@@ -32,12 +33,6 @@ async function decide(kind: DecisionKind, negotiationId: string, flags: Decision
   } finally {
     await closeClient(client);
   }
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number from 1');
-  return n;
 }
 
 function decisionCommand(name: string, kind: DecisionKind, description: string): Command {

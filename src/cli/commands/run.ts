@@ -1,4 +1,5 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveNumber } from '../arguments';
 import { recordingOf, replayChoice, saveRecording } from '../../negotiation/recording';
 import { loadScenario } from '../../scenario/load';
 import { CliError, EXIT_BAD_INPUT } from '../errors';
@@ -16,12 +17,6 @@ interface RunFlags {
   budgetTokens?: number;
   budgetUsd?: number;
   record?: string;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
 }
 
 export function runCommand(): Command {
