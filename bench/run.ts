@@ -15,7 +15,7 @@
  */
 import { activityInfo } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import Table from 'cli-table3';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -34,7 +34,7 @@ import { loadScenario } from '../src/scenario/load';
 import type { Scenario } from '../src/scenario/schema';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { findTemporalCli } from '../src/temporal/temporal-cli';
-import { createWorker, installRuntime, type ParleyWorkerOptions } from '../src/worker';
+import { createWorker, installRuntime, type WorkerTuning } from '../src/worker';
 import type { NegotiationInput, SimulationResult } from '../src/workflows';
 import type { BaselineActivities } from './baseline-workflows';
 
@@ -125,8 +125,8 @@ const config = {
 const sections = new Set((flags.only ?? 'overhead,critical,throughput,parked').split(',').map((s) => s.trim()));
 
 /** Worker tuning from the flags; keys left unset keep the SDK's defaults. */
-function tuningFrom(cache: number | undefined): Partial<WorkerOptions> {
-  const tuning: Partial<WorkerOptions> = {};
+function tuningFrom(cache: number | undefined): WorkerTuning {
+  const tuning: WorkerTuning = {};
   if (cache !== undefined) tuning.maxCachedWorkflows = cache;
   const activities = optionalInt('activity-concurrency');
   if (activities !== undefined) tuning.maxConcurrentActivityTaskExecutions = activities;
@@ -682,7 +682,7 @@ async function measureParked(ctx: Context, address: string) {
     taskQueue: queue,
     resolveModel: () => offline,
     webhookUrl: '',
-    tuning: tuning as ParleyWorkerOptions['tuning'],
+    tuning,
   });
   const stop = await runWorker(worker, connection);
   try {
@@ -832,7 +832,7 @@ async function main() {
             ? zeroLatencyModel
             : fixed,
       webhookUrl: '',
-      tuning: mainTuning as ParleyWorkerOptions['tuning'],
+      tuning: mainTuning,
     });
     stops.push(await runWorker(main.worker, main.connection));
     // The bare Temporal baselines run on their own worker, on the same server, beside Parley's.
