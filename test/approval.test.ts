@@ -66,7 +66,7 @@ describe('human decisions at a negotiation gate', () => {
     expect(outcome).toMatchObject({ decision: 'approve', by: 'ops:alice', status: 'agreed' });
     expect(await negotiationStatus(client, id)).toMatchObject({ status: 'agreed', decidedBy: 'ops:alice' });
     expect(await transcriptOf(client, id)).toMatch(
-      /- \*\*\d\d:\d\d:\d\d\*\* \| \*\*ops:alice\*\* \| Approval \| Approved Proposal V2: good fit\n/,
+      /- \*\*\d\d:\d\d:\d\d\*\* \| \*\*ops:alice\*\* \| Approval \| Approved Proposal V2 from Harbor Apps: good fit\n/,
     );
   });
 
@@ -259,7 +259,7 @@ describe('human decisions at a negotiation gate', () => {
 
     expect(status.status).toBe('no_agreement');
     expect(await transcriptOf(client, id)).toContain(
-      '| **Parley** | Outcome | No agreement: approval of Proposal V2 expired',
+      '| **Parley** | Outcome | No agreement with Harbor Apps: approval of Proposal V2 expired',
     );
   });
 

@@ -58,7 +58,7 @@ describe('token counts, cost and budgets', () => {
     expect(status.tokens).toEqual({ prompt, completion });
     expect(status.costUsd).toBeCloseTo((prompt * 0.15 + completion * 0.6) / 1_000_000, 10);
     expect(await readFile(run.transcriptFile!, 'utf8')).toContain(
-      `| Outcome | No agreement after 3 rounds (tokens: ${prompt} prompt + ${completion} completion, $${status.costUsd!.toFixed(4)})`,
+      `| Outcome | No agreement with Nebula AI after 3 rounds (tokens: ${prompt} prompt + ${completion} completion, $${status.costUsd!.toFixed(4)})`,
     );
   });
 
@@ -72,7 +72,7 @@ describe('token counts, cost and budgets', () => {
       .catch(() => undefined);
     const transcript = await readFile(path.join(runsDir, `${outcome.simulationId}.md`), 'utf8');
     expect(transcript).toMatch(
-      /\| \*\*Parley\*\* \| Outcome \| Budget exhausted before reviewing proposal V1; Proposal V1 is the last valid one \(tokens: \d+ prompt/,
+      /\| \*\*Parley\*\* \| Outcome \| Budget exhausted with Nebula AI before reviewing proposal V1; Proposal V1 is the last valid one \(tokens: \d+ prompt/,
     );
     expect(transcript).toContain('> **Nebula AI (Proposal V1)**:');
     expect(proposal === undefined || proposal?.version === 1).toBe(true);

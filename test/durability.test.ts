@@ -99,7 +99,7 @@ function revisionEvents(client: string, vendor: string, rounds: number): string[
     events.push(`${vendor} | Action | Drafting Proposal V${v}...`, `${client} | Action | Reviewing Proposal...`);
     events.push(`${client} | Feedback | Requesting Revisions`);
   }
-  events.push(`${client} | Outcome | No agreement after ${rounds} rounds`);
+  events.push(`${client} | Outcome | No agreement with ${vendor} after ${rounds} rounds`);
   return events;
 }
 
@@ -270,7 +270,7 @@ describe('durability: a worker killed with SIGKILL and restarted', () => {
       'Northwind Foods | Action | Reviewing Proposal...',
       'Northwind Foods | Feedback | Accepted Proposal V2',
       'Parley | Gate | Awaiting approval of Proposal V2',
-      'ops:alice | Approval | Approved Proposal V2: signed while the worker was down',
+      'ops:alice | Approval | Approved Proposal V2 from Harbor Apps: signed while the worker was down',
     ]);
     expect(versionsOf(documents, 'Proposal', 'Harbor Apps')).toEqual([1, 2]);
     expect(versionsOf(documents, 'Review', 'Northwind Foods')).toEqual([1, 2]);

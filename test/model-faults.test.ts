@@ -104,18 +104,28 @@ describe('model faults, end to end on a real Temporal server', () => {
   let seed: Scenario;
   /** The seed scenario with its first pair only, for the cases that need one negotiation. */
   let onePair: Scenario;
+  /** How long each model request may take: the model's default unless a test about a stalling server cuts it. */
+  let requestTimeoutMs: number | undefined;
 
   beforeAll(async () => {
     server = await FakeOpenAiServer.start();
     worker = await startTestWorker((choice) => {
       if (choice.provider !== 'openai') throw new Error(`this worker serves the openai provider only`);
-      return new OpenAiModel({ apiKey: API_KEY, baseURL: server.baseURL, model: choice.model ?? 'test-model' });
+      return new OpenAiModel({
+        apiKey: API_KEY,
+        baseURL: server.baseURL,
+        model: choice.model ?? 'test-model',
+        timeoutMs: requestTimeoutMs,
+      });
     });
     client = await testClient();
     seed = await loadScenario(path.resolve(__dirname, '../scenarios/seed.yaml'));
     onePair = { ...seed, pairs: seed.pairs.slice(0, 1) };
   });
-  beforeEach(() => server.reset());
+  beforeEach(() => {
+    server.reset();
+    requestTimeoutMs = undefined;
+  });
   afterAll(async () => {
     await worker?.stop();
     await client?.connection.close();
@@ -216,6 +226,51 @@ describe('model faults, end to end on a real Temporal server', () => {
       /^ShopifyPlus Inc failed reviewing proposal V1: MODEL_REFUSED: .*I will not review this proposal\./,
     );
     expect(server.requests).toHaveLength(2);
+  });
+
+  it('fails a negotiation with MODEL_BAD_RESPONSE, quoting the page, when every attempt gets HTML', async () => {
+    server.setHandler(() => faults.htmlPage());
+
+    const result = await run(onePair);
+
+    const [outcome] = result.outcomes!;
+    expect(outcome.status).toBe('failed');
+    expect(outcome.failure).toMatch(/^Nebula AI failed drafting proposal V1: MODEL_BAD_RESPONSE: /);
+    expect(outcome.failure).toContain(
+      'The server answered 200 with text/html instead of a chat completion: <!DOCTYPE html>',
+    );
+    expect(server.requests).toHaveLength(MAXIMUM_ATTEMPTS);
+    expect(await readFile(result.transcriptFile!, 'utf8')).toContain('MODEL_BAD_RESPONSE: The server answered 200');
+  }, 90_000);
+
+  it('settles a negotiation whose first answer was an HTML page, asking again for the same document', async () => {
+    server.enqueue(faults.htmlPage());
+
+    const result = await run(onePair);
+
+    const status = await negotiationStatus(client, result.outcomes![0].negotiationId);
+    expect(status.status).toBe('no_agreement');
+    expect(server.requests).toHaveLength(7);
+    expect(laterAttempts(server.requests, server.requests[0])[0]).toBe(server.requests[1]);
+    expect(status.tokens).toEqual(sumUsage(server.requests));
+  });
+
+  it('retries a call whose answer stalls after the headers once the request times out, and settles', async () => {
+    requestTimeoutMs = 500;
+    server.enqueue(faults.stalledBody());
+
+    const result = await run(onePair);
+
+    const { negotiationId } = result.outcomes![0];
+    expect((await negotiationStatus(client, negotiationId)).status).toBe('no_agreement');
+    expect(server.requests).toHaveLength(7);
+    expect(server.requests[0].abortedByClient).toBe(true);
+    const { events } = await client.workflow.getHandle(negotiationId).fetchHistory();
+    const retried = events!.find((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+    expect(retried?.activityTaskStartedEventAttributes).toMatchObject({
+      attempt: 2,
+      lastFailure: { applicationFailureInfo: { type: 'MODEL_TIMEOUT' } },
+    });
   });
 
   it('counts the tokens the API reported for every document of a negotiation', async () => {

@@ -1,5 +1,6 @@
 import {
   ModelApiError,
+  ModelBadResponseError,
   ModelConfigError,
   ModelError,
   ModelInvalidJsonError,
@@ -357,6 +358,56 @@ describe('OpenAiModel', () => {
       expect(server.requests).toHaveLength(1);
     });
 
+    it('maps a 200 HTML page to a retryable bad-response error that names what came back', async () => {
+      server.enqueue(faults.htmlPage());
+
+      const err = await failureOf(model.draftProposal(draftInput()));
+
+      expect(err).toBeInstanceOf(ModelBadResponseError);
+      expect(err).toMatchObject({ code: 'MODEL_BAD_RESPONSE', isRetryable: true, status: 200 });
+      expect(err.message).toMatch(
+        /^The server answered 200 with text\/html instead of a chat completion: <!DOCTYPE html> <html> <head>/,
+      );
+      expect(err.message).not.toContain('\n');
+      expect(err.message.length).toBeLessThan(250);
+    });
+
+    it('maps 200 JSON without choices to a retryable bad-response error quoting the JSON', async () => {
+      server.enqueue(faults.noChoices());
+
+      const err = await failureOf(model.reviewProposal(reviewInput()));
+
+      expect(err).toBeInstanceOf(ModelBadResponseError);
+      expect(err).toMatchObject({ code: 'MODEL_BAD_RESPONSE', isRetryable: true });
+      expect(err.message).toBe(
+        'The server answered 200 with JSON that is not a chat completion (it has no choices): ' +
+          '{"id":"resp_fake","object":"response","status":"completed","output":[]}',
+      );
+    });
+
+    it('times out a server that sends the headers and then stalls the body, long before the stall ends', async () => {
+      const impatient = new OpenAiModel({
+        apiKey: API_KEY,
+        baseURL: server.baseURL,
+        model: 'gpt-test',
+        timeoutMs: 500,
+      });
+      server.enqueue(faults.stalledBody());
+      const started = Date.now();
+
+      const err = await failureOf(impatient.draftAttempt(draftInput()));
+      const elapsedMs = Date.now() - started;
+      const answer = await impatient.draftAttempt(draftInput(), { repair: err.nextAttempt });
+
+      expect(err).toBeInstanceOf(ModelApiError);
+      expect(err).toMatchObject({ code: 'MODEL_TIMEOUT', isRetryable: true });
+      expect(err.message).toContain('timed out after 500 ms');
+      expect(elapsedMs).toBeLessThan(3_000);
+      await waitUntil(() => server.requests[0].abortedByClient);
+      expect(server.requests[0].abortedByClient).toBe(true);
+      expect(answer.document).toEqual(sampleProposal());
+    }, 10_000);
+
     it('maps a refused connection to a retryable connection error', async () => {
       const gone = await FakeOpenAiServer.start();
       await gone.close();
@@ -384,6 +435,23 @@ describe('OpenAiModel', () => {
       expect(server.requests[0].abortedByClient).toBe(true);
     });
 
+    it('fails with the abort reason, not a timeout, when the signal is aborted while the body stalls', async () => {
+      server.enqueue(faults.stalledBody());
+      const controller = new AbortController();
+      const reason = new Error('activity cancelled');
+      const call = failureOf(model.draftProposal(draftInput(), controller.signal));
+      await server.waitForRequests(1);
+      // Lets the headers reach the client, so the abort lands while the body is being read.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      controller.abort(reason);
+      const err = await call;
+
+      expect(err).toBe(reason);
+      await waitUntil(() => server.requests[0].abortedByClient);
+      expect(server.requests[0].abortedByClient).toBe(true);
+    });
+
     it('never puts the API key in an error message, stack or cause, even when the server echoes it', async () => {
       const replies = [
         faults.unauthorized(API_KEY),
@@ -395,6 +463,7 @@ describe('OpenAiModel', () => {
         completion(`not json ${API_KEY}`),
         faults.truncated(),
         faults.schemaViolating(),
+        faults.htmlPage(`Your key ${API_KEY} may not use this proxy.`),
       ];
       server.enqueue(...replies);
 
@@ -538,6 +607,19 @@ describe('OpenAiModel', () => {
       expect(maxTokensParam(server.baseURL)).toBe('max_tokens');
     });
 
+    it('carries what earlier attempts learnt through an answer that is not a chat completion', async () => {
+      server.enqueue(faults.schemaViolating(), faults.htmlPage());
+
+      const first = await failureOf(model.draftAttempt(draftInput()));
+      const second = await failureOf(model.draftAttempt(draftInput(), { repair: first.nextAttempt }));
+      const answer = await model.draftAttempt(draftInput(), { repair: second.nextAttempt });
+
+      expect(second).toBeInstanceOf(ModelBadResponseError);
+      expect(second.nextAttempt).toEqual(first.nextAttempt);
+      expect(promptOf(server.requests[2]).map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+      expect(answer.document).toEqual(sampleProposal());
+    });
+
     it('carries what earlier attempts learnt through a rate limit, and adds up the tokens of every attempt', async () => {
       server.enqueue(faults.schemaViolating(), faults.rateLimited(1));
 
@@ -635,6 +717,18 @@ describe('the model activities', () => {
     expect(promptOf(server.requests[0])).toHaveLength(2);
     expect(server.requests[0].body.max_tokens).toBeUndefined();
   });
+
+  it('reports a body stalled past the request timeout as a retryable MODEL_TIMEOUT, not a cancellation', async () => {
+    const impatient = new OpenAiModel({ apiKey: API_KEY, baseURL: server.baseURL, model: 'gpt-test', timeoutMs: 500 });
+    server.enqueue(faults.stalledBody());
+
+    const err = await new MockActivityEnvironment()
+      .run(createActivities(() => impatient).draftProposal, draftInput())
+      .catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'MODEL_TIMEOUT', nonRetryable: false });
+  }, 10_000);
 
   it('reports a cancelled call as cancelled, never as a failure of the model', async () => {
     server.enqueue(faults.slow(10_000));

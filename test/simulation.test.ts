@@ -7,13 +7,15 @@ import { runScenario } from '../src/cli/run-scenario';
 import { negotiationStatus } from '../src/cli/simulations';
 import { proposalSchema, reviewSchema } from '../src/negotiation/documents';
 import { loadScenario } from '../src/scenario/load';
-import { parseTranscript, type ParsedDocument } from '../src/transcript/parse';
+import { parseTranscript, type ParsedDocument, type ParsedEvent } from '../src/transcript/parse';
 import { readFile } from 'node:fs/promises';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { startTestWorker, testClient, type RunningWorker } from './support/temporal';
 
 const seedScenario = path.resolve(__dirname, '../scenarios/seed.yaml');
+/** One client, two vendors: Harbor Apps fits the client's needs, Quantum Ledger does not. */
+const tenderScenario = path.resolve(__dirname, '../scenarios/quick-agreement.yaml');
 const runsDir = mkdtempSync(path.join(os.tmpdir(), 'parley-runs-'));
 
 describe('a simulation on a real Temporal server', () => {
@@ -63,8 +65,31 @@ describe('a simulation on a real Temporal server', () => {
       .map((e) => `${e.actor} | ${e.kind} | ${e.text}`);
     expect(events).toContain('Nebula AI | Action | Drafting Proposal V3...');
     expect(events).toContain('ShopifyPlus Inc | Feedback | Requesting Revisions');
-    expect(events).toContain('ShopifyPlus Inc | Outcome | No agreement after 3 rounds');
+    expect(events).toContain('ShopifyPlus Inc | Outcome | No agreement with Nebula AI after 3 rounds');
     expect(events[0]).toMatch(/^Parley \| Setup \| Scenario seed: 3 negotiations, written by offline$/);
+  });
+
+  it('names the vendor on every outcome line when one client negotiates with two vendors', async () => {
+    worker = await startTestWorker();
+    const scenario = await loadScenario(tenderScenario);
+
+    const run = await runScenario(
+      client,
+      { ...scenario, policy: { ...scenario.policy, approval: 'auto' } },
+      { provider: 'offline' },
+      { wait: true, quiet: true, taskQueue: worker.taskQueue, runsDir },
+    );
+
+    const harbor = run.outcomes!.find((o) => o.vendor === 'Harbor Apps')!;
+    const quantum = run.outcomes!.find((o) => o.vendor === 'Quantum Ledger')!;
+    expect([harbor.status, quantum.status]).toEqual(['agreed', 'rejected']);
+    const outcomeLines = parseTranscript(await readFile(run.transcriptFile!, 'utf8'))
+      .entries.filter((e): e is ParsedEvent => e.type === 'event' && e.kind === 'Outcome')
+      .map((e) => `${e.actor} | ${e.text}`);
+    expect(outcomeLines.sort()).toEqual([
+      `Northwind Foods | Agreed with Harbor Apps on Proposal V${harbor.version}`,
+      `Northwind Foods | Rejected Proposal V${quantum.version} from Quantum Ledger`,
+    ]);
   });
 
   it('gives every proposal the round number as its version, whatever the model wrote', async () => {
@@ -125,7 +150,7 @@ describe('a simulation on a real Temporal server', () => {
     expect(status).toMatchObject({ status: 'failed', version: 1, round: 1 });
     const transcript = await saveTranscript(client, run.simulation.simulationId, runsDir);
     expect(await readFile(transcript, 'utf8')).toContain(
-      '| **ShopifyPlus Inc** | Outcome | Failed: ShopifyPlus Inc failed reviewing proposal V1',
+      '| **ShopifyPlus Inc** | Outcome | Negotiation with Nebula AI failed: ShopifyPlus Inc failed reviewing proposal V1',
     );
   });
 });

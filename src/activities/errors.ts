@@ -16,6 +16,7 @@ export type ModelErrorCode =
   | 'MODEL_AUTH'
   | 'MODEL_NOT_FOUND'
   | 'MODEL_BAD_REQUEST'
+  | 'MODEL_BAD_RESPONSE'
   | 'MODEL_REFUSED'
   | 'MODEL_TRUNCATED'
   | 'MODEL_INVALID_JSON'
@@ -77,6 +78,24 @@ export class ModelApiError extends ModelError {
     this.code = options.code;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * The server answered with success but not with a chat completion: an HTML page (a proxy's error or sign-in page)
+ * or JSON of another shape. Retryable: what stands in front of a model usually answers like this for a while (a
+ * gateway restarting, a portal in the way), and the retry policy bounds the attempts.
+ */
+export class ModelBadResponseError extends ModelError {
+  readonly code = 'MODEL_BAD_RESPONSE' as const;
+
+  constructor(
+    message: string,
+    readonly status: number,
+    /** The answer's `content-type` header, when it had one. */
+    readonly contentType: string | undefined,
+  ) {
+    super(message, { isRetryable: true });
   }
 }
 

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { proposalSchema, reviewSchema, type Proposal, type Review } from '../negotiation/documents';
 import {
   ModelApiError,
+  ModelBadResponseError,
   ModelConfigError,
   ModelError,
   ModelInvalidJsonError,
@@ -49,7 +50,10 @@ export interface OpenAiModelOptions {
   /** An OpenAI-compatible server, e.g. `http://localhost:11434/v1`; the OpenAI API when absent. */
   baseURL?: string;
   model: string;
-  /** Per request; defaults to {@link DEFAULT_OPENAI_TIMEOUT_MS}. */
+  /**
+   * How long one request may take, from sending it until its answer is read to the end.
+   * @default DEFAULT_OPENAI_TIMEOUT_MS
+   */
   timeoutMs?: number;
   /**
    * Runs each HTTP request when the worker's shared rate limit allows it; every negotiation on a worker goes
@@ -151,7 +155,7 @@ export class OpenAiModel implements AttemptAwareModel {
     let completion: ChatCompletion;
     const started = performance.now();
     try {
-      completion = await this.#schedule(() => this.#client.chat.completions.create(body, { signal }));
+      completion = await this.#schedule(() => this.#complete(body, signal));
     } catch (err) {
       // A cancelled activity must end with the reason Temporal aborted it with, so the worker reports the
       // activity as cancelled rather than failed.
@@ -172,6 +176,28 @@ export class OpenAiModel implements AttemptAwareModel {
       }
       throw err;
     }
+  }
+
+  /**
+   * Sends one request and reads its answer to the end within the timeout. Throws a timeout when the time runs out,
+   * and a {@link ModelBadResponseError} when what came back is not a chat completion.
+   */
+  async #complete(body: ChatCompletionCreateParamsNonStreaming, signal?: AbortSignal): Promise<ChatCompletion> {
+    // The client's own timeout stops once the headers arrive, so a server that sends them and then stalls the body
+    // would hold the call until the activity's start-to-close timeout. This deadline lasts until the body is read.
+    // It starts here, when the worker's rate limit lets the request go: waiting for a turn is not the server's delay.
+    const deadline = AbortSignal.timeout(this.#timeoutMs);
+    let answer: { data: unknown; response: Response };
+    try {
+      answer = await this.#client.chat.completions
+        .create(body, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline })
+        .withResponse();
+    } catch (err) {
+      // Only the activity's own signal means the call was cancelled; the deadline running out is a timeout.
+      if (deadline.aborted && !signal?.aborted) throw this.#timeoutError(err);
+      throw err;
+    }
+    return chatCompletionOf(answer.data, answer.response, this.#apiKey);
   }
 
   /** Reads the answer's text out of a completion, or throws a typed error saying why there is none. */
@@ -225,19 +251,14 @@ export class OpenAiModel implements AttemptAwareModel {
 
   /** Classifies what the client threw: transient failures are retryable, requests the API refuses are not. */
   #apiError(err: unknown, elapsedMs: number, format: ResponseFormatMode): unknown {
+    if (err instanceof ModelError) return err;
     const key = this.#apiKey;
     // The client recognises its own timeout by the abort error's name, which it loses when fetch runs in another
     // realm (as under jest) and then reports a plain connection error; the time spent tells them apart anyway.
     const timedOut =
       err instanceof OpenAI.APIConnectionTimeoutError ||
       (err instanceof OpenAI.APIConnectionError && elapsedMs >= this.#timeoutMs);
-    if (timedOut) {
-      return new ModelApiError(`The request to the model timed out after ${this.#timeoutMs} ms (model ${this.model})`, {
-        code: 'MODEL_TIMEOUT',
-        isRetryable: true,
-        cause: scrubError(err, key),
-      });
-    }
+    if (timedOut) return this.#timeoutError(err);
     if (err instanceof OpenAI.APIConnectionError) {
       return new ModelApiError(`Could not reach the model's API: ${scrub(err.message, key)}`, {
         code: 'MODEL_CONNECTION',
@@ -261,6 +282,14 @@ export class OpenAiModel implements AttemptAwareModel {
       return failure;
     }
     return scrubError(err, key);
+  }
+
+  #timeoutError(cause: unknown): ModelApiError {
+    return new ModelApiError(`The request to the model timed out after ${this.#timeoutMs} ms (model ${this.model})`, {
+      code: 'MODEL_TIMEOUT',
+      isRetryable: true,
+      cause: scrubError(cause, this.#apiKey),
+    });
   }
 }
 
@@ -317,6 +346,38 @@ function fallbackFormat(format: ResponseFormatMode): ResponseFormatMode | undefi
   if (format === 'json_schema') return 'json_object';
   if (format === 'json_object') return 'none';
   return undefined;
+}
+
+/**
+ * The answer as a chat completion, or a {@link ModelBadResponseError} naming what came back instead: the client
+ * hands over an HTML page as a string and JSON of any shape as it is, and both would break reading the answer.
+ */
+function chatCompletionOf(data: unknown, response: Response, apiKey: string): ChatCompletion {
+  if (isChatCompletion(data)) return data;
+  const contentType = response.headers.get('content-type') ?? undefined;
+  const text = typeof data === 'string' ? data : (JSON.stringify(data) ?? '');
+  const shown = excerpt(scrub(text, apiKey), 120) || '(an empty body)';
+  throw new ModelBadResponseError(
+    `The server answered ${response.status} with ${whatCameBack(data, contentType)}: ${shown}`,
+    response.status,
+    contentType,
+  );
+}
+
+/** Names an answer that is not a chat completion: its media type, or why its JSON is not one. */
+function whatCameBack(data: unknown, contentType: string | undefined): string {
+  if (!isObject(data)) return `${contentType?.split(';')[0].trim() || 'no content type'} instead of a chat completion`;
+  const missing = Array.isArray(data.choices) ? 'its choices hold no message' : 'it has no choices';
+  return `JSON that is not a chat completion (${missing})`;
+}
+
+/** Whether an answer has the shape the rest of this file reads: a list of choices, each with a message. */
+function isChatCompletion(data: unknown): data is ChatCompletion {
+  return (
+    isObject(data) &&
+    Array.isArray(data.choices) &&
+    data.choices.every((choice) => isObject(choice) && isObject(choice.message))
+  );
 }
 
 /** The API's token counts, when it reported them. */

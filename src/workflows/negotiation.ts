@@ -378,7 +378,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
           'no_agreement',
           'Parley',
           'Outcome',
-          `No agreement: the decision on Proposal V${view.version} expired`,
+          `No agreement with ${vendor.name}: the decision on Proposal V${view.version} expired`,
         );
       const actor = actorName(decision.by);
       view.decidedBy = actor;
@@ -387,7 +387,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
           'agreed',
           actor,
           'Approval',
-          `Approved Proposal V${view.version}${suffix(decision.request.comment)}`,
+          `Approved Proposal V${view.version} from ${vendor.name}${suffix(decision.request.comment)}`,
           decision,
         );
       if (decision.kind === 'reject')
@@ -395,7 +395,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
           'no_agreement',
           actor,
           'Approval',
-          `Closed without agreement at Proposal V${view.version}: ${decision.request.reason}`,
+          `Closed without agreement with ${vendor.name} at Proposal V${view.version}: ${decision.request.reason}`,
           decision,
         );
       const extra = decision.kind === 'extendRounds' ? decision.request.rounds! : 1;
@@ -506,7 +506,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     });
 
     if (isRejection(lastReview)) {
-      return settle('rejected', client.name, 'Outcome', `Rejected Proposal V${round}`);
+      return settle('rejected', client.name, 'Outcome', `Rejected Proposal V${round} from ${vendor.name}`);
     }
     if (!isAcceptance(lastReview)) {
       event(client.name, 'Feedback', 'Requesting Revisions');
@@ -514,10 +514,16 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     }
 
     event(client.name, 'Feedback', `Accepted Proposal V${round}`);
-    if (policy.approval === 'auto') return settle('agreed', client.name, 'Outcome', `Agreed on Proposal V${round}`);
+    if (policy.approval === 'auto')
+      return settle('agreed', client.name, 'Outcome', `Agreed with ${vendor.name} on Proposal V${round}`);
     const decision = await awaitDecision('acceptance');
     if (decision === 'expired')
-      return settle('no_agreement', 'Parley', 'Outcome', `No agreement: approval of Proposal V${round} expired`);
+      return settle(
+        'no_agreement',
+        'Parley',
+        'Outcome',
+        `No agreement with ${vendor.name}: approval of Proposal V${round} expired`,
+      );
     const actor = actorName(decision.by);
     view.decidedBy = actor;
     if (decision.kind === 'approve')
@@ -525,11 +531,17 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
         'agreed',
         actor,
         'Approval',
-        `Approved Proposal V${round}${suffix(decision.request.comment)}`,
+        `Approved Proposal V${round} from ${vendor.name}${suffix(decision.request.comment)}`,
         decision,
       );
     if (decision.kind === 'reject')
-      return settle('rejected', actor, 'Approval', `Rejected Proposal V${round}: ${decision.request.reason}`, decision);
+      return settle(
+        'rejected',
+        actor,
+        'Approval',
+        `Rejected Proposal V${round} from ${vendor.name}: ${decision.request.reason}`,
+        decision,
+      );
     // A person asked for another version of an accepted proposal; it gets a round even past the limit.
     event(actor, 'Approval', `Requested revision of Proposal V${round}: ${decision.request.comment}`);
     humanRequests.push(decision.request.comment!);
@@ -538,7 +550,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
   }
 
   log.info('Negotiation reached its round limit', { negotiationId: input.negotiationId, rounds: maxRounds });
-  return settle('no_agreement', client.name, 'Outcome', `No agreement after ${maxRounds} rounds`);
+  return settle('no_agreement', client.name, 'Outcome', `No agreement with ${vendor.name} after ${maxRounds} rounds`);
 }
 
 /** What a webhook event says of a negotiation: who, where it stands, and what it waits for. */
@@ -633,7 +645,7 @@ function isOverBudget(view: NegotiationStatusView, policy: Policy): boolean {
 
 function budgetText(view: NegotiationStatusView, step: string): string {
   const kept = view.version > 0 ? `; Proposal V${view.version} is the last valid one` : '';
-  return `Budget exhausted before ${step}${kept}`;
+  return `Budget exhausted with ${view.vendor} before ${step}${kept}`;
 }
 
 /** What the model calls cost, for outcome lines: nothing for the offline engine, which spends nothing. */
@@ -649,5 +661,5 @@ function failureText(view: NegotiationStatusView, party: string, step: string, e
   const type = cause instanceof ApplicationFailure && cause.type ? `${cause.type}: ` : '';
   const message = cause instanceof Error ? cause.message : String(cause);
   view.failure = `${party} failed ${step}: ${type}${message}`;
-  return `Failed: ${view.failure}`;
+  return `Negotiation with ${view.vendor} failed: ${view.failure}`;
 }

@@ -27,6 +27,11 @@ export interface FakeReply {
   body?: unknown;
   /** Waits this long before answering, to play a slow model. */
   delayMs?: number;
+  /**
+   * Sends the status, the headers and this many bytes of the body, then nothing more until the client hangs up or
+   * the server closes: a server that stalls in the middle of its answer.
+   */
+  stallAfterBytes?: number;
 }
 
 /** Decides the answer to a request; may look at what was sent. */
@@ -163,6 +168,15 @@ export const faults = {
   schemaViolating: (marker = ''): FakeReply =>
     completion(JSON.stringify({ ...sampleProposal(), feature_list: `caching, dashboards${marker}` })),
   refusal: (text = "I'm sorry, I can't help with that."): FakeReply => completion(null, { refusal: text }),
+  /** A 200 HTML page, as a proxy or sign-in portal in front of the model answers; `text` goes into its body. */
+  htmlPage: (text = 'Please sign in to continue.'): FakeReply => ({
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+    body: `<!DOCTYPE html>\n<html>\n<head><title>Sign in</title></head>\n<body><p>${text}</p></body>\n</html>\n`,
+  }),
+  /** A 200 JSON answer without choices: another API's (here the Responses API's), as a misrouting proxy gives. */
+  noChoices: (): FakeReply => ({ body: { id: 'resp_fake', object: 'response', status: 'completed', output: [] } }),
+  /** Sends the headers and the first bytes of a valid document, then stalls; see {@link FakeReply.stallAfterBytes}. */
+  stalledBody: (bytesSent = 16): FakeReply => ({ stallAfterBytes: bytesSent }),
 };
 
 /**
@@ -307,7 +321,13 @@ export class FakeOpenAiServer {
       'x-request-id': `req_fake${this.requests.length}`,
       ...reply.headers,
     });
-    res.end(text);
+    if (reply.stallAfterBytes === undefined) {
+      res.end(text);
+      return;
+    }
+    // Left open on purpose; close() drops this connection with all the others.
+    res.flushHeaders();
+    res.write(text.slice(0, reply.stallAfterBytes));
   }
 }
 
