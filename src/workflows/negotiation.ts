@@ -153,14 +153,28 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     currentProposal,
     decidedRequests: Object.fromEntries(decided),
   });
-  /** Decisions the loop has acted on; an update answers once its decision is here. */
-  const applied = new Set<Decision>();
+  /** Decisions the loop has acted on, with where each led; an update answers once its decision is here. */
+  const applied = new Map<Decision, DecisionOutcome>();
+  /**
+   * Records that the loop has acted on a decision. Its outcome is kept under its request id at once, so that the
+   * record of a negotiation this decision closes already answers a repeat of the request.
+   */
+  const apply = (decision: Decision) => {
+    const outcome: DecisionOutcome = {
+      decision: decision.kind,
+      by: actorName(decision.by),
+      status: view.status,
+      message: `${decision.kind} taken at Proposal V${view.version}; the negotiation is now ${view.status}`,
+    };
+    applied.set(decision, outcome);
+    if (decision.request.requestId) decided.set(decision.request.requestId, outcome);
+  };
   const settle = async (status: NegotiationStatus, actor: string, kind: string, text: string, decision?: Decision) => {
     view.status = status;
     view.phase = 'settled';
     view.pendingGate = undefined;
     event(actor, kind, `${text}${spendText(view)}`);
-    if (decision) applied.add(decision);
+    if (decision) apply(decision);
     publish();
     // Awaited: a delivery still scheduled when the workflow completes would never be sent.
     await notify('negotiation.settled');
@@ -248,14 +262,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
   /** Answers an update once the loop has acted on its decision, so the caller learns where it led. */
   const outcomeOf = async (decision: Decision): Promise<DecisionOutcome> => {
     await condition(() => applied.has(decision));
-    const outcome: DecisionOutcome = {
-      decision: decision.kind,
-      by: actorName(decision.by),
-      status: view.status,
-      message: `${decision.kind} taken at Proposal V${view.version}; the negotiation is now ${view.status}`,
-    };
-    if (decision.request.requestId) decided.set(decision.request.requestId, outcome);
-    return outcome;
+    return applied.get(decision)!;
   };
 
   for (const kind of decisionKinds) {
@@ -409,7 +416,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
           : `Requested revision of Proposal V${view.version}: ${decision.request.comment}`,
       );
       if (decision.kind === 'requestRevision') humanRequests.push(decision.request.comment!);
-      applied.add(decision);
+      apply(decision);
     }
 
     view.round = round;
@@ -546,7 +553,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     event(actor, 'Approval', `Requested revision of Proposal V${round}: ${decision.request.comment}`);
     humanRequests.push(decision.request.comment!);
     if (round >= maxRounds) view.maxRounds = maxRounds = round + 1;
-    applied.add(decision);
+    apply(decision);
   }
 
   log.info('Negotiation reached its round limit', { negotiationId: input.negotiationId, rounds: maxRounds });
