@@ -360,6 +360,22 @@ describe('a negotiation that continues as new', () => {
 });
 
 describe('webhook notifications', () => {
+  /** Starts a one-pair tender on `worker` and resolves with its negotiation's id once it waits for approval. */
+  async function negotiationAwaitingApproval(client: Client, worker: RunningWorker): Promise<string> {
+    const simulation = await startSimulation(
+      client,
+      await tender(),
+      { provider: 'offline' },
+      { taskQueue: worker.taskQueue },
+    );
+    const id = simulation.negotiations[0].negotiationId;
+    await eventually(
+      () => negotiationStatus(client, id),
+      (s) => s.status === 'awaiting_approval',
+    );
+    return id;
+  }
+
   it('posts an event when a negotiation starts waiting for a decision and when it ends', async () => {
     const received: { type: string; status: string; pendingGate?: string }[] = [];
     const hook = createServer((request, response) => {
@@ -376,17 +392,7 @@ describe('webhook notifications', () => {
       webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`,
     });
     try {
-      const simulation = await startSimulation(
-        client,
-        await tender(),
-        { provider: 'offline' },
-        { taskQueue: worker.taskQueue },
-      );
-      const id = simulation.negotiations[0].negotiationId;
-      await eventually(
-        () => negotiationStatus(client, id),
-        (s) => s.status === 'awaiting_approval',
-      );
+      const id = await negotiationAwaitingApproval(client, worker);
       await eventually(
         async () => received.length,
         (n) => n >= 1,
@@ -413,17 +419,7 @@ describe('webhook notifications', () => {
     const client = await testClient();
     const worker = await startTestWorker(undefined, undefined, { webhookUrl: '' });
     try {
-      const simulation = await startSimulation(
-        client,
-        await tender(),
-        { provider: 'offline' },
-        { taskQueue: worker.taskQueue },
-      );
-      const id = simulation.negotiations[0].negotiationId;
-      await eventually(
-        () => negotiationStatus(client, id),
-        (s) => s.status === 'awaiting_approval',
-      );
+      const id = await negotiationAwaitingApproval(client, worker);
       await client.workflow.getHandle(id).executeUpdate(decisionUpdates.approve, { args: [{ by: 'hank' }] });
       await client.workflow.getHandle(id).result();
 
