@@ -385,6 +385,17 @@ describe('OpenAiModel', () => {
       );
     });
 
+    it('maps a 200 whose JSON does not parse to a retryable bad-response error', async () => {
+      server.enqueue(faults.brokenJson());
+
+      const err = await failureOf(model.draftProposal(draftInput()));
+
+      expect(err).toBeInstanceOf(ModelBadResponseError);
+      expect(err).toMatchObject({ code: 'MODEL_BAD_RESPONSE', isRetryable: true, status: 200 });
+      expect(err.message).toMatch(/^The server answered 200 with JSON that does not parse: /);
+      expect(err.message).not.toContain('\n');
+    });
+
     it('times out a server that sends the headers and then stalls the body, long before the stall ends', async () => {
       const impatient = new OpenAiModel({
         apiKey: API_KEY,

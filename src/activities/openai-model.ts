@@ -195,6 +195,17 @@ export class OpenAiModel implements AttemptAwareModel {
     } catch (err) {
       // Only the activity's own signal means the call was cancelled; the deadline running out is a timeout.
       if (deadline.aborted && !signal?.aborted) throw this.#timeoutError(err);
+      // The client parses only successful answers as JSON, so a body that does not parse is a 2xx cut short or
+      // garbled on the way (by a proxy, say): the server did answer, badly, and asking again may go better. Told by
+      // name, since the parser's error may come from another realm (as under jest).
+      if ((err as Error | undefined)?.name === 'SyntaxError') {
+        const reason = scrub(String((err as Error).message), this.#apiKey);
+        throw new ModelBadResponseError(
+          `The server answered 200 with JSON that does not parse: ${excerpt(reason)}`,
+          200,
+          undefined,
+        );
+      }
       throw err;
     }
     return chatCompletionOf(answer.data, answer.response, this.#apiKey);

@@ -175,6 +175,8 @@ export const faults = {
   }),
   /** A 200 JSON answer without choices: another API's (here the Responses API's), as a misrouting proxy gives. */
   noChoices: (): FakeReply => ({ body: { id: 'resp_fake', object: 'response', status: 'completed', output: [] } }),
+  /** A 200 JSON answer cut off mid-way, as a proxy that drops the connection's end gives. */
+  brokenJson: (): FakeReply => ({ body: '{"id":"chatcmpl-fake","object":"chat.completion","choices":[{"index":0,' }),
   /** Sends the headers and the first bytes of a valid document, then stalls; see {@link FakeReply.stallAfterBytes}. */
   stalledBody: (bytesSent = 16): FakeReply => ({ stallAfterBytes: bytesSent }),
 };
