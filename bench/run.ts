@@ -76,7 +76,7 @@ if (flags.help) {
   process.stdout.write(`npm run bench -- [flags]
   --quick                     smaller sizes, under five minutes on 2 cores
   --only LIST                 overhead,critical,throughput,parked (default: all)
-  --out FILE                  JSON output (default bench/results/latest.json)
+  --out FILE                  JSON output (default bench/results/latest.json, or partial.json with --only)
   --overhead-rounds N         rounds per negotiation in the overhead runs (10)
   --overhead-runs N           sequential runs of each side, alternated (quick 8, full 20)
   --overhead-concurrency N    negotiations at once in the concurrent overhead runs (20)
@@ -122,7 +122,15 @@ const config = {
   parkedCache: int('parked-cache', 100),
   decisionConcurrency: Math.max(1, int('decision-concurrency', 32)),
 };
-const sections = new Set((flags.only ?? 'overhead,critical,throughput,parked').split(',').map((s) => s.trim()));
+const allSections = ['overhead', 'critical', 'throughput', 'parked'];
+const sections = new Set((flags.only ?? allSections.join(',')).split(',').map((s) => s.trim()));
+const unknownSections = [...sections].filter((name) => !allSections.includes(name));
+if (unknownSections.length) {
+  process.stderr.write(
+    `--only: unknown section ${unknownSections.join(', ')}; expected some of ${allSections.join(',')}\n`,
+  );
+  process.exit(2);
+}
 
 /** Worker tuning from the flags; keys left unset keep the SDK's defaults. */
 function tuningFrom(cache: number | undefined): WorkerTuning {
@@ -897,7 +905,9 @@ async function main() {
     commit: gitCommit(),
     ...results,
   };
-  const out = path.resolve(root, flags.out ?? 'bench/results/latest.json');
+  // A run of some sections only must not replace the figures of a whole run, which the repository keeps.
+  const whole = allSections.every((name) => sections.has(name));
+  const out = path.resolve(root, flags.out ?? (whole ? 'bench/results/latest.json' : 'bench/results/partial.json'));
   await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
   printTable(report as unknown as Report);

@@ -30,6 +30,7 @@ import {
 import { getHistory, getSimulation, getStatus, type SimulationView } from '../workflows/messages';
 import type { negotiationWorkflow, simulationWorkflow, SimulationResult } from '../workflows';
 import { CliError } from './errors';
+import { countOf } from '../transcript/words';
 
 /** A simulation id that names the scenario and when it started, e.g. `seed-20251215-173651-3f9a`. */
 export function newSimulationId(scenario: Scenario, now = new Date()): string {
@@ -48,7 +49,7 @@ export async function startSimulation(
     workflowId: simulationId,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     args: [{ scenario, llm, indexed: await hasParleySearchAttributes(client) }],
-    staticSummary: `Simulation of ${scenario.name}: ${scenario.pairs.length} negotiations`,
+    staticSummary: `Simulation of ${scenario.name}: ${countOf(scenario.pairs.length, 'negotiation')}`,
   });
   return {
     simulationId,

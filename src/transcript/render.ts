@@ -1,4 +1,5 @@
 import type { NegotiationRecord, TranscriptEntry } from '../negotiation/record';
+import { countOf } from './words';
 
 export interface TranscriptSource {
   startedAt: string;
@@ -20,7 +21,7 @@ export function renderTranscript(source: TranscriptSource): string {
       source.startedAt,
       'Parley',
       'Setup',
-      `Scenario ${source.scenarioName}: ${source.negotiations.length} negotiations, written by ${engines.join(', ') || 'no engine yet'}`,
+      `Scenario ${source.scenarioName}: ${countOf(source.negotiations.length, 'negotiation')}, written by ${engines.join(', ') || 'no engine yet'}`,
     ),
   );
 

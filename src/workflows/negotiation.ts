@@ -29,6 +29,7 @@ import {
 } from '../negotiation/record';
 import { costOf } from '../negotiation/pricing';
 import type { Client, Policy, Vendor } from '../scenario/schema';
+import { countOf } from '../transcript/words';
 import {
   ParleyClientKey,
   ParleyRoundKey,
@@ -412,7 +413,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
         actor,
         'Approval',
         decision.kind === 'extendRounds'
-          ? `Granted ${extra} more round${extra > 1 ? 's' : ''}`
+          ? `Granted ${countOf(extra, 'more round')}`
           : `Requested revision of Proposal V${view.version}: ${decision.request.comment}`,
       );
       if (decision.kind === 'requestRevision') humanRequests.push(decision.request.comment!);
@@ -557,7 +558,12 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
   }
 
   log.info('Negotiation reached its round limit', { negotiationId: input.negotiationId, rounds: maxRounds });
-  return settle('no_agreement', client.name, 'Outcome', `No agreement with ${vendor.name} after ${maxRounds} rounds`);
+  return settle(
+    'no_agreement',
+    client.name,
+    'Outcome',
+    `No agreement with ${vendor.name} after ${countOf(maxRounds, 'round')}`,
+  );
 }
 
 /** What a webhook event says of a negotiation: who, where it stands, and what it waits for. */
