@@ -81,6 +81,17 @@ describe('the parley command line', () => {
     );
   });
 
+  it('names the negotiation that waits for a decision after a waited run, and that id takes the decision', async () => {
+    const result = await parley('run', path.join(root, 'scenarios/quick-agreement.yaml'), '--wait');
+    const hint = /^Awaiting a decision: parley approve\|reject\|revise\|extend (\S+)$/m.exec(result.stdout);
+    const approved = await parley('approve', hint?.[1] ?? 'missing', '--by', 'dana');
+
+    expect(result.code).toBe(0);
+    expect(hint?.[1]).toMatch(/^quick-agreement-.+\.northwind-foods\.harbor-apps$/);
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain('agreed');
+  });
+
   it('starts a simulation without waiting and prints its negotiations as running', async () => {
     const result = await parley('run', seedScenario, '--json');
 

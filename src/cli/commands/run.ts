@@ -65,6 +65,10 @@ export function runCommand(): Command {
           console.log(JSON.stringify(runJson(run), null, 2));
         } else if (run.outcomes) {
           console.log(outcomesTable(run.outcomes));
+          // The table leaves ids out to stay narrow; a negotiation that waits for a person needs its id to be decided.
+          for (const waiting of run.outcomes.filter((o) => o.status === 'awaiting_approval')) {
+            console.log(`Awaiting a decision: parley approve|reject|revise|extend ${waiting.negotiationId}`);
+          }
           console.log(`Transcript: ${run.transcriptFile}`);
         } else {
           console.log(`Started simulation ${run.simulation.simulationId}`);
