@@ -100,9 +100,26 @@ export async function createWorker(
     },
     // Payload codecs run in the worker's main thread, outside the workflow sandbox.
     ...(dataConverter ? { dataConverter } : {}),
-    ...options.tuning,
+    ...sdkTuning(options.tuning),
   });
   return { worker, connection };
+}
+
+/**
+ * The tuning as the SDK reads it. The SDK takes poller counts only as poller behaviours and ignores
+ * `maxConcurrent*TaskPolls`, which would leave a worker told to poll 60 times at once polling 10 times.
+ */
+function sdkTuning(tuning: WorkerTuning = {}): Partial<WorkerOptions> {
+  const { maxConcurrentWorkflowTaskPolls, maxConcurrentActivityTaskPolls, ...rest } = tuning;
+  return {
+    ...rest,
+    ...(maxConcurrentWorkflowTaskPolls !== undefined && {
+      workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: maxConcurrentWorkflowTaskPolls },
+    }),
+    ...(maxConcurrentActivityTaskPolls !== undefined && {
+      activityTaskPollerBehavior: { type: 'simple-maximum', maximum: maxConcurrentActivityTaskPolls },
+    }),
+  };
 }
 
 /**

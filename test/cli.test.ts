@@ -195,7 +195,7 @@ describe('the parley command line', () => {
 
     expect(flag.code).toBe(2);
     expect(flag.stderr.trim()).toBe(
-      "error: option '--max-cached-workflows <n>' argument 'lots' is invalid. expected a whole number from 0",
+      "error: option '--max-cached-workflows <n>' argument 'lots' is invalid. expected 0 (no cache) or a whole number from 2",
     );
     expect(fromEnv.code).toBe(2);
     expect(fromEnv.stderr.trim().split('\n')).toHaveLength(1);

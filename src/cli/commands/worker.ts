@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { temporalTarget } from '../../temporal/connection';
 import { CliError } from '../errors';
 import { createWorker, installRuntime, type WorkerTuning } from '../../worker';
-import { nonNegativeInteger, positiveInteger } from '../arguments';
+import { cacheSize, positiveInteger, workflowPollerCount } from '../arguments';
 
 /** Each tuning flag, the environment variable that sets it too, and the SDK option it becomes. */
 const tuningFlags: { flag: string; env: string; option: keyof WorkerTuning; help: string }[] = [
@@ -10,7 +10,7 @@ const tuningFlags: { flag: string; env: string; option: keyof WorkerTuning; help
     flag: '--max-cached-workflows <n>',
     env: 'PARLEY_MAX_CACHED_WORKFLOWS',
     option: 'maxCachedWorkflows',
-    help: 'workflows kept in memory; the others are replayed from their history when they next move (0 turns the cache off)',
+    help: 'workflows kept in memory; the others are replayed from their history when they next move (0 turns the cache off; otherwise at least 2)',
   },
   {
     flag: '--max-concurrent-activities <n>',
@@ -38,12 +38,18 @@ const tuningFlags: { flag: string; env: string; option: keyof WorkerTuning; help
   },
 ];
 
+/** Options whose values the SDK bounds more tightly than a whole number from 1. */
+const parsers: Partial<Record<keyof WorkerTuning, (value: string) => number>> = {
+  maxCachedWorkflows: cacheSize,
+  maxConcurrentWorkflowTaskPolls: workflowPollerCount,
+};
+
 export function workerCommand(): Command {
   const command = new Command('worker').description(
     'run a worker for Parley workflows (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE); unset tuning keeps the SDK defaults',
   );
   for (const { flag, env, help, option } of tuningFlags) {
-    const parse = option === 'maxCachedWorkflows' ? nonNegativeInteger : positiveInteger;
+    const parse = parsers[option] ?? positiveInteger;
     command.addOption(new Option(flag, help).env(env).argParser(parse));
   }
   return command.action(async (options: Record<string, number | undefined>) => {
