@@ -197,9 +197,11 @@ export class OpenAiModel implements AttemptAwareModel {
       if (deadline.aborted && !signal?.aborted) throw this.#timeoutError(err);
       // The client parses only successful answers as JSON, so a body that does not parse is a 2xx cut short or
       // garbled on the way (by a proxy, say): the server did answer, badly, and asking again may go better. Told by
-      // name, since the parser's error may come from another realm (as under jest).
+      // name, since the parser's error may come from another realm (as under jest). Its message quotes a few
+      // characters of the body, which can cut a secret echoed there short of what scrubbing recognises: the quote
+      // is left out.
       if ((err as Error | undefined)?.name === 'SyntaxError') {
-        const reason = scrub(String((err as Error).message), this.#apiKey);
+        const reason = scrub(String((err as Error).message).replace(/".*"(\.\.\.)?/s, '…'), this.#apiKey);
         throw new ModelBadResponseError(
           `The server answered 200 with JSON that does not parse: ${excerpt(reason)}`,
           200,
