@@ -415,7 +415,7 @@ describe('webhook notifications', () => {
     }
   });
 
-  it('schedules no delivery at all when the worker has no webhook', async () => {
+  it('schedules no delivery while workers without a webhook run the negotiation, and one after a gate', async () => {
     const client = await testClient();
     const worker = await startTestWorker(undefined, undefined, { webhookUrl: '' });
     try {
@@ -427,8 +427,9 @@ describe('webhook notifications', () => {
       const activityTypes = (history.events ?? []).flatMap((e) =>
         e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
       );
-      expect(activityTypes.length).toBeGreaterThan(0);
-      expect(activityTypes).not.toContain('notifyWebhook');
+      // After a wait for a person the workers may have a webhook by now, so the settled event is attempted.
+      expect(activityTypes.slice(0, -1)).not.toContain('notifyWebhook');
+      expect(activityTypes.at(-1)).toBe('notifyWebhook');
       expect((await negotiationStatus(client, id)).status).toBe('agreed');
     } finally {
       await worker.stop();

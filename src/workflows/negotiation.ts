@@ -300,6 +300,15 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     );
   }
 
+  /**
+   * A wait for a person can last days, and the workers may have been redeployed with a webhook meanwhile: what the
+   * latest model call reported no longer says whether they post events, so the next delivery is attempted. Histories
+   * recorded before this kept the model call's word, and replay along that path.
+   */
+  const afterAWait = () => {
+    if (patched('events-after-a-wait')) postsEvents = true;
+  };
+
   /** Waits at a gate until a person decides, applying the policy's timeout and what to do when it runs out. */
   const awaitDecision = async (gate: GateKind): Promise<Decision | 'expired'> => {
     view.status = 'awaiting_approval';
@@ -322,6 +331,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
           })
         : await condition(() => pendingDecision !== undefined).then(() => true);
       if (decidedInTime) {
+        afterAWait();
         const decision = pendingDecision!;
         pendingDecision = undefined;
         view.pendingGate = undefined;
@@ -338,6 +348,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
         );
         continue;
       }
+      afterAWait();
       if (policy.onApprovalTimeout === 'approve') {
         await delivered;
         return {
