@@ -9,7 +9,8 @@ import { workerCommand } from '../src/cli/commands/worker';
 import { negotiationStatus, startSimulation } from '../src/cli/simulations';
 import { loadScenario } from '../src/scenario/load';
 import { createWorker } from '../src/worker';
-import { decisionUpdates } from '../src/workflows/messages';
+import { sendDecision } from '../src/cli/decisions';
+import { approve, decisionUpdates } from '../src/workflows/messages';
 import { eventually } from './support/eventually';
 import { startTestWorker, testAddress, testClient } from './support/temporal';
 
@@ -169,6 +170,39 @@ describe('webhook deliveries around a gate', () => {
     } finally {
       await after?.stop();
       hook.close();
+    }
+  });
+});
+
+describe('a repeated decision with the same request id', () => {
+  it('answers a repeat of a signalled approval that closed the negotiation with its settled outcome', async () => {
+    const client = await testClient();
+    const worker = await startTestWorker();
+    try {
+      const scenario = await loadScenario(path.resolve(__dirname, '../scenarios/quick-agreement.yaml'));
+      const simulation = await startSimulation(
+        client,
+        { ...scenario, pairs: scenario.pairs.slice(0, 1) },
+        { provider: 'offline' },
+        { taskQueue: worker.taskQueue },
+      );
+      const id = simulation.negotiations[0].negotiationId;
+      await eventually(
+        () => negotiationStatus(client, id),
+        (s) => s.status === 'awaiting_approval',
+      );
+      const handle = client.workflow.getHandle(id);
+      await handle.signal(approve, { by: 'ivy', requestId: 'req-7' });
+      await handle.signal(approve, { by: 'ivy', requestId: 'req-7' });
+      await handle.result();
+
+      const repeat = await sendDecision(client, id, 'approve', { by: 'ivy', requestId: 'req-7' });
+
+      expect(repeat).toMatchObject({ decision: 'approve', by: 'ops:ivy', status: 'agreed' });
+      expect((await negotiationStatus(client, id)).notices ?? []).toEqual([]);
+    } finally {
+      await worker.stop();
+      await client.connection.close();
     }
   });
 });
