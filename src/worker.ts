@@ -88,7 +88,11 @@ export async function createWorker(
   // Read before connecting, so bad key material fails at once with its own message.
   const dataConverter = options.dataConverter ?? parleyDataConverter();
   const webhookUrl = options.webhookUrl ?? process.env.PARLEY_WEBHOOK_URL;
-  const connection = await NativeConnection.connect({ address: target.address });
+  const connection = await NativeConnection.connect({ address: target.address }).catch((err: Error) => {
+    throw new TemporalUnreachableError(target.address, err);
+  });
+  // Whatever refuses the worker now (its options, the namespace) is not about reaching the server; the connection
+  // is closed so that a process that only meant to run this worker can exit.
   const worker = await Worker.create({
     connection,
     namespace: target.namespace,
@@ -101,8 +105,22 @@ export async function createWorker(
     // Payload codecs run in the worker's main thread, outside the workflow sandbox.
     ...(dataConverter ? { dataConverter } : {}),
     ...sdkTuning(options.tuning),
+  }).catch(async (err: unknown) => {
+    await connection.close().catch(() => undefined);
+    throw err;
   });
   return { worker, connection };
+}
+
+/** The worker could not connect to Temporal at all, as distinct from Temporal refusing the worker. */
+export class TemporalUnreachableError extends Error {
+  constructor(
+    readonly address: string,
+    cause: Error,
+  ) {
+    super(`cannot reach Temporal at ${address} (${cause.message.split('\n')[0].slice(0, 120)})`, { cause });
+    this.name = 'TemporalUnreachableError';
+  }
 }
 
 /**

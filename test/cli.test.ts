@@ -202,6 +202,18 @@ describe('the parley command line', () => {
     expect(fromEnv.stderr).toContain("value '0' from env 'PARLEY_WORKFLOW_POLLERS' is invalid");
   });
 
+  it('says why a worker the server refuses could not start, and exits instead of hanging', async () => {
+    const result = await promisify(execFile)('node', [path.join(root, 'bin/parley.js'), 'worker'], {
+      env: { ...process.env, TEMPORAL_ADDRESS: testAddress(), TEMPORAL_NAMESPACE: 'no-such-namespace', NO_COLOR: '1' },
+      timeout: 60_000,
+    }).catch((e) => e);
+
+    expect(result.killed).toBe(false);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^parley: the worker could not start: Namespace no-such-namespace .*not found/m);
+    expect(result.stderr).not.toContain('cannot reach Temporal');
+  });
+
   it('says where it looked when no Temporal server answers', async () => {
     const result = await promisify(execFile)('node', [path.join(root, 'bin/parley.js'), 'status', 'x'], {
       env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', NO_COLOR: '1' },

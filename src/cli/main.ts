@@ -62,4 +62,7 @@ async function main(argv: string[]): Promise<number> {
 
 void main(process.argv).then((code) => {
   process.exitCode = code;
+  // A failure has been reported in full by now; the Temporal SDK's native runtime, once started, would otherwise
+  // keep the process alive after a worker that could not start.
+  if (code !== 0) process.exit(code);
 });

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { temporalTarget } from '../../temporal/connection';
 import { CliError } from '../errors';
-import { createWorker, installRuntime, type WorkerTuning } from '../../worker';
+import { createWorker, installRuntime, TemporalUnreachableError, type WorkerTuning } from '../../worker';
 import { cacheSize, positiveInteger, workflowPollerCount } from '../arguments';
 
 /** Each tuning flag, the environment variable that sets it too, and the SDK option it becomes. */
@@ -61,10 +61,10 @@ export function workerCommand(): Command {
     const target = temporalTarget();
     installRuntime();
     const { worker, connection } = await createWorker({ target, tuning }).catch((err: Error) => {
-      throw new CliError(
-        `cannot reach Temporal at ${target.address} (${err.message.split('\n')[0].slice(0, 120)}); ` +
-          'start one with "parley server" or point TEMPORAL_ADDRESS at yours',
-      );
+      if (err instanceof TemporalUnreachableError) {
+        throw new CliError(`${err.message}; start one with "parley server" or point TEMPORAL_ADDRESS at yours`);
+      }
+      throw new CliError(`the worker could not start: ${err.message.split('\n')[0].slice(0, 300)}`);
     });
     const tuned = Object.entries(tuning).map(([key, value]) => `${key} ${value}`);
     console.error(
