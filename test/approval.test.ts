@@ -131,10 +131,11 @@ describe('human decisions at a negotiation gate', () => {
     const id = await awaitingApproval(await tender());
     const handle = client.workflow.getHandle(id);
 
-    // Sent together, as a retrying tool would: both reach the open workflow, only one is taken.
+    // Sent together, as a retrying tool would: only one is taken, and both get its answer, even the one that
+    // reaches the negotiation as the first closes it.
     const [first, second] = await Promise.all([
-      handle.executeUpdate(decisionUpdates.approve, { args: [{ by: 'carol', requestId: 'req-7' }] }),
-      handle.executeUpdate(decisionUpdates.approve, { args: [{ by: 'carol', requestId: 'req-7' }] }),
+      sendDecision(client, id, 'approve', { by: 'carol', requestId: 'req-7' }),
+      sendDecision(client, id, 'approve', { by: 'carol', requestId: 'req-7' }),
     ]);
 
     await eventually(
@@ -145,6 +146,7 @@ describe('human decisions at a negotiation gate', () => {
     const otherRequest = await sendDecision(client, id, 'approve', { by: 'carol', requestId: 'req-8' }).catch((e) => e);
 
     expect([first.decision, second.decision]).toEqual(['approve', 'approve']);
+    expect(second.status).toBe(first.status);
     expect((await negotiationStatus(client, id)).status).toBe('agreed');
     expect((await transcriptOf(client, id)).match(/\| Approval \|/g)).toHaveLength(1);
     // Retried after the negotiation closed, the same request still gets its answer; a new one is refused.

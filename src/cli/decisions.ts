@@ -27,13 +27,14 @@ export class UnknownNegotiationError extends Error {
 
 /**
  * Sends a decision as an update, so the caller learns at once whether it was taken and where it led. Shared by
- * the CLI and the ops HTTP API.
+ * the CLI and the ops HTTP API. `retries` bounds how often an update aborted by a closing run is sent again.
  */
 export async function sendDecision(
   client: Client,
   negotiationId: string,
   kind: DecisionKind,
   request: DecisionRequest,
+  retries = 3,
 ): Promise<DecisionOutcome> {
   try {
     return await client.workflow.getHandle(negotiationId).executeUpdate(decisionUpdates[kind], { args: [request] });
@@ -43,6 +44,12 @@ export async function sendDecision(
       const handle = client.workflow.getHandle<typeof negotiationWorkflow>(negotiationId);
       const closed = await handle.describe().catch(() => undefined);
       if (closed && closed.type !== 'negotiationWorkflow') throw new UnknownNegotiationError(negotiationId);
+      if (closed?.status.name === 'RUNNING' && retries > 0) {
+        // The update reached a run as it closed (settling, or continuing as new) and was aborted before the close
+        // showed: ask again once it has, of the next run or of the closed record.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return sendDecision(client, negotiationId, kind, request, retries - 1);
+      }
       if (closed) {
         // A retry of a decision that closed the negotiation gets the answer the first one got.
         const record = closed.status.name === 'COMPLETED' ? await handle.result().catch(() => undefined) : undefined;

@@ -156,6 +156,8 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
   });
   /** Decisions the loop has acted on, with where each led; an update answers once its decision is here. */
   const applied = new Map<Decision, DecisionOutcome>();
+  /** Decisions taken by request id and not yet acted on: a repeat of the request waits for the same outcome. */
+  const taking = new Map<string, Decision>();
   /**
    * Records that the loop has acted on a decision. Its outcome is kept under its request id at once, so that the
    * record of a negotiation this decision closes already answers a repeat of the request.
@@ -168,7 +170,10 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
       message: `${decision.kind} taken at Proposal V${view.version}; the negotiation is now ${view.status}`,
     };
     applied.set(decision, outcome);
-    if (decision.request.requestId) decided.set(decision.request.requestId, outcome);
+    if (decision.request.requestId) {
+      decided.set(decision.request.requestId, outcome);
+      taking.delete(decision.request.requestId);
+    }
   };
   const settle = async (status: NegotiationStatus, actor: string, kind: string, text: string, decision?: Decision) => {
     view.status = status;
@@ -250,6 +255,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
     pendingDecision = decision;
     if (request.requestId) {
       // Claimed at once, so a retry that arrives before the loop has acted is recognised as the same request.
+      taking.set(request.requestId, decision);
       decided.set(request.requestId, {
         decision: kind,
         by: actorName(decision.by),
@@ -286,7 +292,10 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
       async (raw?: unknown) => {
         // The validator has already refused anything malformed, so the payload is an object here.
         const request = decisionRequestFrom(raw) ?? {};
-        const earlier = request.requestId ? decided.get(request.requestId) : undefined;
+        const requestId = request.requestId;
+        const inFlight = requestId ? taking.get(requestId) : undefined;
+        if (inFlight) return outcomeOf(inFlight);
+        const earlier = requestId ? decided.get(requestId) : undefined;
         return earlier ?? outcomeOf(take(kind, request));
       },
       {
