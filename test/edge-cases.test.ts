@@ -1,3 +1,7 @@
+/**
+ * Edge cases an adversarial pass found around worker tuning, model answers that are not completions, webhook
+ * deliveries around a gate and repeated decisions; each names the behaviour that now holds.
+ */
 import type { Client } from '@temporalio/client';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
