@@ -18,6 +18,7 @@ import type { Policy, Scenario } from '../src/scenario/schema';
 import { findTemporalCli } from '../src/temporal/temporal-cli';
 import { approve, decisionUpdates, getStatus, reject } from '../src/workflows/messages';
 import { eventually } from './support/eventually';
+import { firstPairAwaitingApproval } from './support/negotiations';
 import { startTestWorker, testAddress, testClient, type RunningWorker } from './support/temporal';
 
 const runsDir = mkdtempSync(path.join(os.tmpdir(), 'parley-approval-'));
@@ -362,22 +363,6 @@ describe('a negotiation that continues as new', () => {
 });
 
 describe('webhook notifications', () => {
-  /** Starts a one-pair tender on `worker` and resolves with its negotiation's id once it waits for approval. */
-  async function negotiationAwaitingApproval(client: Client, worker: RunningWorker): Promise<string> {
-    const simulation = await startSimulation(
-      client,
-      await tender(),
-      { provider: 'offline' },
-      { taskQueue: worker.taskQueue },
-    );
-    const id = simulation.negotiations[0].negotiationId;
-    await eventually(
-      () => negotiationStatus(client, id),
-      (s) => s.status === 'awaiting_approval',
-    );
-    return id;
-  }
-
   it('posts an event when a negotiation starts waiting for a decision and when it ends', async () => {
     const received: { type: string; status: string; pendingGate?: string }[] = [];
     const hook = createServer((request, response) => {
@@ -394,7 +379,7 @@ describe('webhook notifications', () => {
       webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`,
     });
     try {
-      const id = await negotiationAwaitingApproval(client, worker);
+      const id = await firstPairAwaitingApproval(client, await tender(), worker.taskQueue);
       await eventually(
         async () => received.length,
         (n) => n >= 1,
@@ -421,7 +406,7 @@ describe('webhook notifications', () => {
     const client = await testClient();
     const worker = await startTestWorker(undefined, undefined, { webhookUrl: '' });
     try {
-      const id = await negotiationAwaitingApproval(client, worker);
+      const id = await firstPairAwaitingApproval(client, await tender(), worker.taskQueue);
       await client.workflow.getHandle(id).executeUpdate(decisionUpdates.approve, { args: [{ by: 'hank' }] });
       await client.workflow.getHandle(id).result();
 

@@ -6,16 +6,17 @@ import type { Client } from '@temporalio/client';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { ModelError } from '../src/activities/errors';
 import { OpenAiModel } from '../src/activities/openai-model';
 import type { DraftProposalInput } from '../src/activities/types';
 import { workerCommand } from '../src/cli/commands/worker';
-import { negotiationStatus, startSimulation } from '../src/cli/simulations';
+import { negotiationStatus } from '../src/cli/simulations';
 import { loadScenario } from '../src/scenario/load';
 import { createWorker } from '../src/worker';
 import { sendDecision } from '../src/cli/decisions';
 import { approve, decisionUpdates } from '../src/workflows/messages';
 import { eventually } from './support/eventually';
+import { failureOf } from './support/failures';
+import { firstPairAwaitingApproval } from './support/negotiations';
 import { startTestWorker, testAddress, testClient } from './support/temporal';
 
 const API_KEY = 'sk-test-parley-0123456789abcdefSECRET';
@@ -53,15 +54,6 @@ const draftInput: DraftProposalInput = {
   vendor: { name: 'Harbor Apps', profile: 'Mobile apps.', strengths: ['mobile'], baseWeeks: 8, diligence: 0.5 },
   version: 1,
 } as unknown as DraftProposalInput;
-
-async function failureOf(promise: Promise<unknown>): Promise<ModelError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ModelError;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 describe('worker tuning as the SDK applies it', () => {
   it('polls as many times at once as --workflow-pollers and --activity-pollers say', async () => {
@@ -146,17 +138,7 @@ describe('webhook deliveries around a gate', () => {
     const before = await startTestWorker(undefined, undefined, { webhookUrl: '' });
     let after: Awaited<ReturnType<typeof startTestWorker>> | undefined;
     try {
-      const simulation = await startSimulation(
-        client,
-        { ...scenario, pairs: scenario.pairs.slice(0, 1) },
-        { provider: 'offline' },
-        { taskQueue: before.taskQueue },
-      );
-      const id = simulation.negotiations[0].negotiationId;
-      await eventually(
-        () => negotiationStatus(client, id),
-        (s) => s.status === 'awaiting_approval',
-      );
+      const id = await firstPairAwaitingApproval(client, scenario, before.taskQueue);
       // The operator restarts the workers with a webhook while the negotiation waits for a person.
       await before.stop();
       after = await startTestWorker(undefined, before.taskQueue, {
@@ -184,17 +166,7 @@ describe('a repeated decision with the same request id', () => {
     const worker = await startTestWorker();
     try {
       const scenario = await loadScenario(path.resolve(__dirname, '../scenarios/quick-agreement.yaml'));
-      const simulation = await startSimulation(
-        client,
-        { ...scenario, pairs: scenario.pairs.slice(0, 1) },
-        { provider: 'offline' },
-        { taskQueue: worker.taskQueue },
-      );
-      const id = simulation.negotiations[0].negotiationId;
-      await eventually(
-        () => negotiationStatus(client, id),
-        (s) => s.status === 'awaiting_approval',
-      );
+      const id = await firstPairAwaitingApproval(client, scenario, worker.taskQueue);
       const handle = client.workflow.getHandle(id);
       await handle.signal(approve, { by: 'ivy', requestId: 'req-7' });
       await handle.signal(approve, { by: 'ivy', requestId: 'req-7' });

@@ -16,6 +16,7 @@ import { DEFAULT_OPENAI_MODEL, OpenAiModel, maxTokensParam, openAiModelFromEnv }
 import { MAX_REPAIR_ANSWER_CHARS, type RepairState } from '../src/activities/repair';
 import type { DraftProposalInput, DraftProposalResult, ReviewProposalInput } from '../src/activities/types';
 import type { Client, Vendor } from '../src/scenario/schema';
+import { failureOf } from './support/failures';
 import {
   FakeOpenAiServer,
   answered,
@@ -87,16 +88,6 @@ function reviewInput(overrides: Partial<ReviewProposalInput> = {}): ReviewPropos
     proposal: sampleProposal(),
     ...overrides,
   };
-}
-
-/** The rejection of `promise`; fails the test if it resolves. */
-async function failureOf(promise: Promise<unknown>): Promise<ModelError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ModelError;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
 }
 
 function promptOf(request: RecordedRequest): { role: string; content: string }[] {
