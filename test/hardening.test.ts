@@ -3,17 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, MAX_RETRY_AFTER_MS } from '../src/activities';
 import { ModelApiError } from '../src/activities/errors';
 import type { DraftProposalInput, NegotiationModel } from '../src/activities/types';
-import { parseScenario, ScenarioError } from '../src/scenario/load';
-
-function problemsOf(text: string): string[] {
-  try {
-    parseScenario(text, 'bad.yaml');
-  } catch (err) {
-    if (err instanceof ScenarioError) return err.problems;
-    throw err;
-  }
-  throw new Error('the scenario was accepted');
-}
+import { problemsOf } from './support/scenario-problems';
 
 const rest = `
 vendors: [{ name: V, profile: p, baseWeeks: 1 }]

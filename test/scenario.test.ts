@@ -1,17 +1,8 @@
 import path from 'node:path';
-import { loadScenario, parseScenario, ScenarioError } from '../src/scenario/load';
+import { loadScenario } from '../src/scenario/load';
+import { problemsOf } from './support/scenario-problems';
 
 const seedScenario = path.resolve(__dirname, '../scenarios/seed.yaml');
-
-function problemsOf(text: string): string[] {
-  try {
-    parseScenario(text, 'bad.yaml');
-  } catch (err) {
-    if (err instanceof ScenarioError) return err.problems;
-    throw err;
-  }
-  throw new Error('the scenario was accepted');
-}
 
 describe('scenario files', () => {
   it('loads the seed scenario with the three pairs of the reference run', async () => {

@@ -1,24 +1,15 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { NegotiationStatusView } from '../negotiation/record';
+import type { NegotiationStatusView, NegotiationSummary } from '../negotiation/record';
 
-/** What an ops tool hears from a negotiation: it waits for a decision, or it has ended. */
+/**
+ * What an ops tool hears from a negotiation: it waits for a decision, or it has ended. It carries what a list of
+ * negotiations shows of each, and the gate it waits at.
+ */
 export type NegotiationEvent = {
   type: 'negotiation.awaiting_decision' | 'negotiation.settled';
   at: string;
-} & Pick<NegotiationStatusView, EventField>;
-
-/** The parts of a negotiation's status an event carries. */
-export type EventField =
-  | 'negotiationId'
-  | 'simulationId'
-  | 'client'
-  | 'vendor'
-  | 'status'
-  | 'version'
-  | 'round'
-  | 'pendingGate'
-  | 'lastSatisfaction'
-  | 'failure';
+} & NegotiationSummary &
+  Pick<NegotiationStatusView, 'pendingGate'>;
 
 /**
  * Posts negotiation events to `PARLEY_WEBHOOK_URL` when the worker has one. A failed delivery is retried by

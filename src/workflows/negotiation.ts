@@ -188,8 +188,8 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
   };
 
   /**
-   * Whether this negotiation's workers post webhook events, as the latest model call reported; until one has,
-   * deliveries are attempted.
+   * Whether this negotiation's workers post webhook events, as the latest model call reported; until one has, and
+   * again after a wait for a person (see `afterAWait`), deliveries are attempted.
    */
   let postsEvents = true;
   /** Tells ops tools about a moment that needs them; delivery failures are logged, never fatal. */
@@ -284,8 +284,7 @@ export async function negotiationWorkflow(input: NegotiationInput): Promise<Nego
         event('Parley', 'Notice', notice);
         return;
       }
-      const decision = take(kind, request);
-      if (request.requestId) void outcomeOf(decision);
+      take(kind, request);
     });
     setHandler(
       decisionUpdates[kind],
